@@ -1,0 +1,1 @@
+"""Console scripts: argen-eval, argen-judge, argen-gate, argen-model."""

@@ -1,0 +1,40 @@
+"""``argen-eval``: lm-eval's CLI with argen's tasks always registered.
+
+Takes every ``lm_eval`` argument plus the judge/policy options, and resolves embedded model
+aliases in ``--model_args pretrained=...`` (e.g. ``pretrained=smollm2-135m-instruct``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+
+from argen_tasks.cli.options import add_scoring_arguments, export_scoring_arguments
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="argen-eval", add_help=False)
+    add_scoring_arguments(parser)
+    args, rest = parser.parse_known_args(argv if argv is not None else sys.argv[1:])
+    export_scoring_arguments(args)
+    rest = [resolve_model_args(arg) for arg in rest]
+
+    from argen_tasks.lm_eval_plugin import register
+
+    register()
+    from lm_eval.__main__ import cli_evaluate
+
+    sys.argv = ["argen-eval", *rest]
+    cli_evaluate()
+
+
+def resolve_model_args(arg: str) -> str:
+    """Replace an embedded alias in ``pretrained=ALIAS`` by its local directory."""
+    from argen_tasks.models import EMBEDDED_MODELS, resolve_model
+
+    def swap(match: re.Match[str]) -> str:
+        return match.group(1) + resolve_model(match.group(2))
+
+    pattern = r"(pretrained=)(" + "|".join(map(re.escape, EMBEDDED_MODELS)) + r")(?=,|$)"
+    return re.sub(pattern, swap, arg)

@@ -1,0 +1,94 @@
+"""Scoring configuration: which judge, which policy, which cache.
+
+Every CLI flag has an environment variable so that a plain ``lm_eval`` run (which has no argen
+flags) is configured the same way as ``argen-eval``, ``argen-judge`` and training.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+ENV_JUDGE = "ARGEN_JUDGE"
+ENV_POLICY = "ARGEN_POLICY"
+ENV_CACHE = "ARGEN_JUDGE_CACHE"
+ENV_CONCURRENCY = "ARGEN_JUDGE_CONCURRENCY"
+ENV_TIMEOUT = "ARGEN_JUDGE_TIMEOUT"
+DEFAULT_JUDGE = "local"
+
+HOW_TO_CONFIGURE = (
+    "Configure a judge with --judge SPEC or the environment variable ARGEN_JUDGE:\n"
+    "  ARGEN_JUDGE=local                    the embedded offline judge (no network)\n"
+    "  ARGEN_JUDGE=openai:MODEL             any OpenAI-compatible server; set OPENAI_BASE_URL (e.g.\n"
+    "                                       http://127.0.0.1:8080/v1 for llama.cpp or vLLM) and OPENAI_API_KEY"
+)
+
+
+@dataclass(frozen=True)
+class ScoringConfig:
+    """How pairs are judged and rewarded. Hashable, so one scorer is built per distinct config."""
+
+    judge: str = DEFAULT_JUDGE
+    """``local`` or ``openai:MODEL``."""
+    base_url: str | None = None
+    """OpenAI-compatible base URL (up to ``/v1``); default ``OPENAI_BASE_URL``."""
+    api_key: str | None = field(default=None, repr=False)
+    """Default ``OPENAI_API_KEY``. Excluded from repr and :meth:`public` so it never reaches logs."""
+    policy: str | None = None
+    """Policy directory; ``None`` is the packaged policy."""
+    cache: str | None = None
+    """sqlite cache path; ``None`` is the default location, ``"off"`` disables caching."""
+    concurrency: int = 16
+    """Judge requests in flight at once, across this whole job (divided between distributed ranks)."""
+    timeout_s: float = 60.0
+    max_attempts: int = 5
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> ScoringConfig:
+        """Environment first, then explicit overrides (``None`` overrides are ignored)."""
+        env = os.environ
+        config = cls(
+            judge=env.get(ENV_JUDGE) or _announce_default(),
+            base_url=env.get("OPENAI_BASE_URL") or None,
+            api_key=env.get("OPENAI_API_KEY") or None,
+            policy=env.get(ENV_POLICY) or None,
+            cache=env.get(ENV_CACHE) or None,
+            concurrency=int(env.get(ENV_CONCURRENCY, cls.concurrency)),
+            timeout_s=float(env.get(ENV_TIMEOUT, cls.timeout_s)),
+        )
+        return replace(config, **{k: v for k, v in overrides.items() if v is not None})
+
+    def per_process_concurrency(self) -> int:
+        """The judge's request budget divided between the processes of a distributed job."""
+        world_size = int(os.environ.get("WORLD_SIZE", "1"))
+        return max(1, self.concurrency // world_size)
+
+    def public(self) -> dict[str, Any]:
+        """What may be logged, written to manifests or sent to W&B (no secrets)."""
+        return {
+            "judge": self.judge,
+            "base_url": self.base_url,
+            "policy": self.policy,
+            "cache": self.cache,
+            "concurrency": self.concurrency,
+            "timeout_s": self.timeout_s,
+            "max_attempts": self.max_attempts,
+        }
+
+
+_announced = False
+
+
+def _announce_default() -> str:
+    """The default judge is printed once per process, so nobody mistakes whose verdicts they read."""
+    global _announced
+    if not _announced:
+        print(
+            f"argen: no judge configured; using the embedded offline judge '{DEFAULT_JUDGE}'. "
+            f"Set {ENV_JUDGE}=openai:MODEL (or --judge) for an LLM judge.",
+            file=sys.stderr,
+        )
+        _announced = True
+    return DEFAULT_JUDGE

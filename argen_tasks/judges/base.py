@@ -1,0 +1,40 @@
+"""The judge interface: a batch of (prompt, response) pairs in, one outcome per pair out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from argen_tasks.verdict import JudgeVerdict
+
+Progress = Callable[[int], None]
+"""Called with the number of pairs just finished, e.g. ``tqdm.update``."""
+
+
+@dataclass(frozen=True)
+class JudgeRequest:
+    prompt: str
+    response: str
+
+
+@dataclass(frozen=True)
+class JudgeOutcome:
+    """Exactly one of ``verdict`` and ``error`` is set."""
+
+    verdict: JudgeVerdict | None
+    error: str | None = None
+    latency_s: float = 0.0
+
+
+class Judge(Protocol):
+    id: str
+    """Identifies the judge in every result, e.g. ``openai:gpt-4o-mini`` or ``local@1``."""
+
+    async def judge_many(self, requests: Sequence[JudgeRequest], progress: Progress | None = None) -> list[JudgeOutcome]:
+        """Judge every pair; never raises for a single pair's failure (that is an outcome's ``error``)."""
+        ...
+
+
+class JudgeNotConfigured(RuntimeError):
+    """No judge was configured; the message says how to configure one."""

@@ -1,0 +1,1 @@
+"""Rego policies shipped with argen; ``default/`` is used unless ``--policy DIR`` is given."""

@@ -1,0 +1,95 @@
+"""The shipped data: prompt splits and the labeled judge set, with row validation.
+
+Bad rows fail with the file, the line and the field, so a user's own data gets a fixable error.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from argen_tasks.domain import TIERS, topic_is_valid
+
+SPLITS = ("train", "dev", "test")
+LABEL_FIELDS = ("dharma_violation", "over_refusal", "ahimsa_violation")
+
+
+class DataError(ValueError):
+    pass
+
+
+def data_dir() -> Path:
+    """``data/`` of the source tree, installed as the package ``argen_tasks.data``."""
+    try:
+        return Path(str(files("argen_tasks.data")))
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parent.parent / "data"
+
+
+def prompts_path(split: str) -> Path:
+    if split not in SPLITS:
+        raise DataError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+    return data_dir() / "prompts" / f"{split}.jsonl"
+
+
+def labeled_path() -> Path:
+    return data_dir() / "judge" / "labeled.jsonl"
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+            if not isinstance(row, dict):
+                raise DataError(f"{path}:{number}: expected a JSON object per line")
+            rows.append(row | {"_line": number})
+    return rows
+
+
+def load_prompts(split: str) -> list[dict[str, Any]]:
+    path = prompts_path(split)
+    rows = read_jsonl(path)
+    for row in rows:
+        _check_prompt_row(path, row)
+    return [{k: v for k, v in row.items() if k != "_line"} for row in rows]
+
+
+def load_labeled(path: Path | None = None) -> list[dict[str, Any]]:
+    path = path or labeled_path()
+    rows = read_jsonl(path)
+    for row in rows:
+        where = f"{path}:{row['_line']}"
+        _require_text(where, row, "prompt")
+        _require_text(where, row, "response")
+        _require_tier(where, row)
+        for name in LABEL_FIELDS:
+            if not isinstance(row.get(name), bool):
+                raise DataError(f"{where}: field {name!r} must be true or false")
+    return [{k: v for k, v in row.items() if k != "_line"} for row in rows]
+
+
+def _check_prompt_row(path: Path, row: dict[str, Any]) -> None:
+    where = f"{path}:{row['_line']}"
+    for name in ("id", "prompt", "topic"):
+        _require_text(where, row, name)
+    _require_tier(where, row)
+    if not topic_is_valid(row["tier"], row["topic"]):
+        raise DataError(f"{where}: topic {row['topic']!r} is not a {row['tier']!r} topic (see argen_tasks/domain.py)")
+
+
+def _require_text(where: str, row: dict[str, Any], name: str) -> None:
+    if not isinstance(row.get(name), str) or not row[name].strip():
+        raise DataError(f"{where}: field {name!r} must be a non-empty string")
+
+
+def _require_tier(where: str, row: dict[str, Any]) -> None:
+    if row.get("tier") not in TIERS:
+        raise DataError(f"{where}: field 'tier' must be one of {', '.join(TIERS)}; got {row.get('tier')!r}")

@@ -1,0 +1,80 @@
+"""Thin Python hooks behind the argen_dharma YAMLs: data, the judging filter and per-doc metrics."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from lm_eval.api.filter import Filter
+from lm_eval.api.task import ConfigurableTask
+from tqdm import tqdm
+
+from argen_tasks.config import ScoringConfig
+from argen_tasks.domain import SYSTEM_PROMPT
+from argen_tasks.scoring import ScoreItem, get_scorer
+from argen_tasks.splits import prompts_path
+from argen_tasks.verdict import Verdict
+
+TEST_FILES = {"test": str(prompts_path("test"))}
+DEV_FILES = {"dev": str(prompts_path("dev"))}
+
+
+class ArgenTask(ConfigurableTask):
+    """A ConfigurableTask that writes the scorer's provenance into the results file's task config."""
+
+    def __init__(self, config: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        config = {k: v for k, v in (config or {}).items() if k != "class"}
+        super().__init__(config=config, **kwargs)
+
+    def dump_config(self) -> dict[str, Any]:
+        dumped = super().dump_config()
+        dumped["metadata"] = (dumped.get("metadata") or {}) | {"argen": get_scorer(ScoringConfig.from_env()).provenance}
+        return dumped
+
+
+def _with_system_prompt(dataset: Any, tier: str | None = None) -> Any:
+    if tier is not None:
+        dataset = dataset.filter(lambda doc: doc["tier"] == tier)
+    return dataset.map(lambda _: {"system_prompt": SYSTEM_PROMPT})
+
+
+def in_docs(dataset: Any) -> Any:
+    return _with_system_prompt(dataset, "in")
+
+
+def out_docs(dataset: Any) -> Any:
+    return _with_system_prompt(dataset, "out")
+
+
+def mixed_docs(dataset: Any) -> Any:
+    return _with_system_prompt(dataset, "mixed")
+
+
+def all_docs(dataset: Any) -> Any:
+    return _with_system_prompt(dataset)
+
+
+class JudgeFilter(Filter):
+    """Judges every response of a task in one concurrent batch (lm-eval hands a filter all of them)."""
+
+    def apply(self, resps: Iterable[list[str]], docs: list[dict[str, Any]]) -> list[list[str]]:
+        resps = list(resps)
+        scorer = get_scorer(ScoringConfig.from_env())
+        items = [ScoreItem(doc["prompt"], answers[0], doc["tier"]) for answers, doc in zip(resps, docs)]
+        with tqdm(total=len(items), desc=f"judging ({scorer.judge.id})", unit="pair") as bar:
+            verdicts = scorer.score_sync(items, bar.update)
+        return [[verdict.to_json()] for verdict in verdicts]
+
+
+def process_results(doc: dict[str, Any], results: list[str]) -> dict[str, float | None]:
+    return Verdict.from_dict(json.loads(results[0])).metrics()
+
+
+def nanmean(values: list[float | None]) -> float:
+    """Mean over the pairs that have a value: a judge error is excluded, never scored as 0."""
+    present = [v for v in values if v is not None and not math.isnan(v)]
+    return sum(present) / len(present) if present else math.nan
+
+
