@@ -5,6 +5,7 @@ Bad rows fail with the file, the line and the field, so a user's own data gets a
 
 from __future__ import annotations
 
+import hashlib
 import json
 from importlib.resources import files
 from pathlib import Path
@@ -36,6 +37,15 @@ def prompts_path(split: str) -> Path:
 
 def labeled_path() -> Path:
     return data_dir() / "judge" / "labeled.jsonl"
+
+
+def labeled_split(prompt: str) -> str:
+    """``"heldout"`` for a fixed quarter of the labeled prompts, else ``"train"``.
+
+    Decided by a hash of the prompt, so every response to one prompt lands on the same side and
+    adding rows never moves existing ones. The held-out side is never used to fit a judge.
+    """
+    return "heldout" if hashlib.sha256(prompt.encode("utf-8")).digest()[0] < 64 else "train"
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
