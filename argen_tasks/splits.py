@@ -6,8 +6,8 @@ Bad rows fail with the file, the line and the field, so a user's own data gets a
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +23,10 @@ class DataError(ValueError):
 
 def data_dir() -> Path:
     """``data/`` of the source tree, installed as the package ``argen_tasks.data``."""
-    try:
-        return Path(str(files("argen_tasks.data")))
-    except ModuleNotFoundError:
+    spec = importlib.util.find_spec("argen_tasks.data")
+    if spec is None or not spec.submodule_search_locations:
         return Path(__file__).resolve().parent.parent / "data"
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def prompts_path(split: str) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -22,15 +23,26 @@ DEV_FILES = {"dev": str(prompts_path("dev"))}
 
 
 class ArgenTask(ConfigurableTask):
-    """A ConfigurableTask that writes the scorer's provenance into the results file's task config."""
+    """A ConfigurableTask that records, in the results file's task config, the scorer's provenance
+    (judge, rubric version, policy hash) and how long the judging phase took."""
 
     def __init__(self, config: dict[str, Any] | None = None, **kwargs: Any) -> None:
         config = {k: v for k, v in (config or {}).items() if k != "class"}
         super().__init__(config=config, **kwargs)
+        self._judge_seconds: float | None = None
+
+    def apply_filters(self) -> Any:
+        start = time.perf_counter()
+        filtered = super().apply_filters()
+        self._judge_seconds = time.perf_counter() - start
+        return filtered
 
     def dump_config(self) -> dict[str, Any]:
         dumped = super().dump_config()
-        dumped["metadata"] = (dumped.get("metadata") or {}) | {"argen": get_scorer(ScoringConfig.from_env()).provenance}
+        provenance = get_scorer(ScoringConfig.from_env()).provenance
+        dumped["metadata"] = (dumped.get("metadata") or {}) | {
+            "argen": provenance | {"judge_seconds": self._judge_seconds}
+        }
         return dumped
 
 
@@ -59,13 +71,13 @@ def all_docs(dataset: Any) -> Any:
 class JudgeFilter(Filter):
     """Judges every response of a task in one concurrent batch (lm-eval hands a filter all of them)."""
 
-    def apply(self, resps: Iterable[list[str]], docs: list[dict[str, Any]]) -> list[list[str]]:
+    def apply(self, resps: Iterable[list[str]], docs: list[dict[str, Any]]) -> list[str]:
         resps = list(resps)
         scorer = get_scorer(ScoringConfig.from_env())
         items = [ScoreItem(doc["prompt"], answers[0], doc["tier"]) for answers, doc in zip(resps, docs)]
         with tqdm(total=len(items), desc=f"judging ({scorer.judge.id})", unit="pair") as bar:
             verdicts = scorer.score_sync(items, bar.update)
-        return [[verdict.to_json()] for verdict in verdicts]
+        return [verdict.to_json() for verdict in verdicts]
 
 
 def process_results(doc: dict[str, Any], results: list[str]) -> dict[str, float | None]:
