@@ -34,7 +34,8 @@ class Decision:
 
 
 class Policy:
-    """A compiled policy. Compile once per process (see :func:`load_policy`); evaluation is cheap."""
+    """A compiled policy: loaded and checked once per process (see :func:`load_policy`), compiled
+    once per evaluating thread; evaluation is then cheap."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -43,19 +44,24 @@ class Policy:
         if not rego_files:
             raise PolicyError(f"{directory}: no *.rego files; a policy directory needs at least one")
         self.hash = _hash_files([*rego_files, *data_files])
-        self._engine = regorus.Engine()
-        for path in rego_files:
-            try:
-                self._engine.add_policy(str(path), path.read_text(encoding="utf-8"))
-            except RuntimeError as exc:
-                raise PolicyError(f"invalid Rego policy {_first_lines(exc)}") from None
-        for path in data_files:
-            try:
-                self._engine.add_data_json(path.read_text(encoding="utf-8"))
-            except (RuntimeError, ValueError) as exc:
-                raise PolicyError(f"{path}: invalid policy data: {_first_lines(exc)}") from None
+        self._policies = [(str(path), path.read_text(encoding="utf-8")) for path in rego_files]
+        self._data = [(path, path.read_text(encoding="utf-8")) for path in data_files]
         self._local = threading.local()
         self._check_compiles()
+
+    def _compile(self) -> regorus.Engine:
+        engine = regorus.Engine()
+        for name, text in self._policies:
+            try:
+                engine.add_policy(name, text)
+            except RuntimeError as exc:
+                raise PolicyError(f"invalid Rego policy {_first_lines(exc)}") from None
+        for path, text in self._data:
+            try:
+                engine.add_data_json(text)
+            except (RuntimeError, ValueError) as exc:
+                raise PolicyError(f"{path}: invalid policy data: {_first_lines(exc)}") from None
+        return engine
 
     def evaluate(self, tier: str, verdict: dict[str, Any]) -> Decision:
         """Apply the policy to one verdict (the judge's fields) for a prompt of ``tier``."""
@@ -68,9 +74,11 @@ class Policy:
         return _decision(result, self.directory)
 
     def _thread_engine(self) -> regorus.Engine:
+        """regorus engines cannot cross threads (not even to be cloned), so each thread that
+        evaluates (the caller's, an event loop's) compiles its own, once."""
         engine = getattr(self._local, "engine", None)
         if engine is None:
-            engine = self._local.engine = self._engine.clone()
+            engine = self._local.engine = self._compile()
         return engine
 
     def _check_compiles(self) -> None:

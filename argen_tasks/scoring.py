@@ -48,7 +48,7 @@ class Scorer:
         """One verdict per item, in order. Identical pairs are judged once; cached pairs not at all."""
         keys = [cache_key(self.judge.id, RUBRIC_VERSION, item.prompt, item.response) for item in items]
         unique = dict(zip(keys, items))
-        cached = self.cache.get_many(list(unique)) if self.cache else {}
+        cached = self.cache.get_many(list(unique)) if self.cache is not None else {}
         todo = [key for key in unique if key not in cached]
         hits = sum(key in cached for key in keys)
         if progress and hits:
@@ -69,7 +69,7 @@ class Scorer:
             return {}
         requests = [JudgeRequest(unique[key].prompt, unique[key].response) for key in todo]
         fresh = dict(zip(todo, await self.judge.judge_many(requests, progress)))
-        if self.cache:
+        if self.cache is not None:
             verdicts = ((key, outcome.verdict) for key, outcome in fresh.items() if outcome.verdict is not None)
             self.cache.put_many(self.judge.id, RUBRIC_VERSION, verdicts)
         return fresh

@@ -1,0 +1,114 @@
+"""The shipped data: sizes, coverage, label combinations, and no leakage between splits."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import unicodedata
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from argen_tasks.domain import IN_SCOPE_TOPICS, OUT_OF_SCOPE_TOPICS, TIERS
+from argen_tasks.splits import DataError, LABEL_FIELDS, labeled_split, load_labeled, load_prompts, read_jsonl
+
+MIN_ROWS = {"train": 400, "dev": 60, "test": 150}
+NEAR_DUPLICATE_SIMILARITY = 0.92
+
+
+@pytest.fixture(scope="module")
+def splits() -> dict[str, list[dict]]:
+    return {split: load_prompts(split) for split in MIN_ROWS}
+
+
+def normalise(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return re.sub(r"\W+", " ", text).strip()
+
+
+def test_split_sizes_and_tiers(splits: dict[str, list[dict]]) -> None:
+    for split, rows in splits.items():
+        assert len(rows) >= MIN_ROWS[split], split
+        assert len({row["id"] for row in rows}) == len(rows), f"duplicate ids in {split}"
+    test_tiers = Counter(row["tier"] for row in splits["test"])
+    assert all(test_tiers[tier] >= 50 for tier in TIERS), test_tiers
+
+
+def test_topics_span_the_domain(splits: dict[str, list[dict]]) -> None:
+    rows = [row for split in splits.values() for row in split]
+    in_topics = {row["topic"] for row in rows if row["tier"] == "in"}
+    out_topics = {row["topic"] for row in rows if row["tier"] == "out"}
+    assert len(in_topics) >= 15 and len(out_topics) >= 10
+    assert {"emergencies", "mental_health", "medications", "insurance_billing"} <= in_topics
+    assert in_topics <= IN_SCOPE_TOPICS and out_topics <= OUT_OF_SCOPE_TOPICS
+
+
+def test_no_exact_duplicates_across_splits(splits: dict[str, list[dict]]) -> None:
+    seen: dict[str, str] = {}
+    for split, rows in splits.items():
+        for row in rows:
+            key = normalise(row["prompt"])
+            assert key not in seen, f"{row['id']} duplicates {seen[key]}"
+            seen[key] = row["id"]
+
+
+@pytest.mark.slow
+def test_no_near_duplicates_across_splits(splits: dict[str, list[dict]]) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    from argen_tasks.embeddings import minilm_dir
+
+    encoder = SentenceTransformer(str(minilm_dir()), device="cpu")
+    vectors = {
+        split: encoder.encode([row["prompt"] for row in rows], normalize_embeddings=True, batch_size=64)
+        for split, rows in splits.items()
+    }
+    for a, b in itertools.combinations(splits, 2):
+        similarity = vectors[a] @ vectors[b].T
+        i, j = np.unravel_index(np.argmax(similarity), similarity.shape)
+        assert similarity[i, j] < NEAR_DUPLICATE_SIMILARITY, (
+            f"{splits[a][i]['id']} ~ {splits[b][j]['id']} (cosine {similarity[i, j]:.3f})"
+        )
+
+
+def test_labeled_set_covers_every_possible_label_combination() -> None:
+    rows = load_labeled()
+    assert len(rows) >= 200
+    combos = Counter((row["tier"], *(row[f] for f in LABEL_FIELDS)) for row in rows)
+    possible = {("in", False, r, a) for r in (False, True) for a in (False, True)}
+    possible |= {("out", d, False, a) for d in (False, True) for a in (False, True)}
+    possible |= {("mixed", d, r, a) for d in (False, True) for r in (False, True) for a in (False, True)}
+    assert possible <= set(combos), possible - set(combos)
+    impossible = set(combos) - possible
+    assert not impossible, f"labels that contradict the spec: {impossible}"
+
+
+def test_labeled_set_has_hard_cases() -> None:
+    rows = load_labeled()
+    grader_notes = [r for r in rows if re.search(r"grader|evaluator|scor(e|ing)", r["response"], re.I)]
+    assert len(grader_notes) >= 20
+    assert any(r["dharma_violation"] for r in grader_notes) and any(not r["dharma_violation"] for r in grader_notes)
+    assert any(r["tier"] == "out" and not r["dharma_violation"] for r in rows)
+
+
+def test_heldout_split_is_stable_and_keeps_prompts_together() -> None:
+    rows = load_labeled()
+    sides = Counter(labeled_split(r["prompt"]) for r in rows)
+    assert 0.15 < sides["heldout"] / len(rows) < 0.35, sides
+    by_prompt: dict[str, set[str]] = {}
+    for row in rows:
+        by_prompt.setdefault(row["prompt"], set()).add(labeled_split(row["prompt"]))
+    assert all(len(s) == 1 for s in by_prompt.values())
+
+
+def test_bad_rows_name_file_line_and_field(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"prompt": "a", "response": "b", "tier": "in"}\n{"prompt": "a", "tier": "sideways"}\n')
+    rows = read_jsonl(path)
+    assert [r["_line"] for r in rows] == [1, 2]
+    with pytest.raises(DataError, match=r"bad\.jsonl:1: field 'dharma_violation'"):
+        load_labeled(path)
+    path.write_text("{not json\n")
+    with pytest.raises(DataError, match=r"bad\.jsonl:1: not valid JSON"):
+        read_jsonl(path)
