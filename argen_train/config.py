@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from argen_tasks.cli.options import add_scoring_arguments
+from argen_tasks.splits import SPLITS
 
 BACKENDS = ("auto", "unsloth", "transformers")
 SCALE_REWARDS = ("group", "batch", "none")
@@ -43,7 +44,7 @@ class TrainConfig:
     )
     backend: str = field(
         default="auto",
-        metadata={"help": "auto | unsloth | transformers. auto picks Unsloth when CUDA and the package are present."},
+        metadata={"help": "auto picks Unsloth when CUDA and the package are present.", "choices": BACKENDS},
     )
     load_in_4bit: bool = field(
         default=False, metadata={"help": "Load the base weights in 4 bit (QLoRA). CUDA only."}
@@ -52,7 +53,7 @@ class TrainConfig:
     lora_alpha: int = field(default=32, metadata={"help": "LoRA scaling numerator (scale = alpha / r)."})
     lora_target_modules: list[str] = field(
         default_factory=lambda: list(LLAMA_LINEAR_LAYERS),
-        metadata={"help": "Module names that get LoRA adapters (default: every linear layer of a Llama block)."},
+        metadata={"help": "Module names that get LoRA adapters: every linear layer of a Llama block."},
     )
     gradient_checkpointing: bool = field(
         default=False, metadata={"help": "Trade compute for activation memory (larger models / longer completions)."}
@@ -80,8 +81,8 @@ class TrainConfig:
     )
 
     # Data
-    dataset: str = field(default="train", metadata={"help": "Prompt split to train on (train | dev | test)."})
-    eval_dataset: str = field(default="dev", metadata={"help": "Prompt split for periodic evaluation."})
+    dataset: str = field(default="train", metadata={"help": "Prompt split to train on.", "choices": SPLITS})
+    eval_dataset: str = field(default="dev", metadata={"help": "Prompt split for periodic evaluation.", "choices": SPLITS})
     eval_limit: int | None = field(
         default=None, metadata={"help": "Evaluate on this many prompts of eval_dataset (tiers interleaved); all if unset."}
     )
@@ -113,8 +114,9 @@ class TrainConfig:
     scale_rewards: str = field(
         default="batch",
         metadata={
-            "help": "group | batch | none: what the group-centred reward is divided by. batch keeps small, noisy "
-            "within-group judge differences small instead of blowing them up to unit variance."
+            "help": "What the group-centred reward is divided by. batch keeps small, noisy within-group judge "
+            "differences small instead of blowing them up to unit variance.",
+            "choices": SCALE_REWARDS,
         },
     )
     seed: int = field(default=42, metadata={"help": "Seed for sampling, LoRA init and data order."})
@@ -235,7 +237,10 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
         elif typing.get_origin(kind) is list:
             group.add_argument(flag, nargs="+", metavar="NAME", **common)
         else:
-            group.add_argument(flag, type=_parser_for(kind, optional), metavar=kind.__name__.upper(), **common)
+            metavar = None if "choices" in spec.metadata else kind.__name__.upper()
+            group.add_argument(
+                flag, type=_parser_for(kind, optional), choices=spec.metadata.get("choices"), metavar=metavar, **common
+            )
     add_scoring_arguments(parser)
 
 
@@ -247,7 +252,7 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
 
 _SECTIONS = {
     "model": "model",
-    "max_judge_error_rate": "judge",
+    "max_judge_error_rate": "judge errors",
     "dataset": "data",
     "output_dir": "GRPO",
     "save_steps": "checkpoints and evaluation",

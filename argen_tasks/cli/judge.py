@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> None:
     score.add_argument("--max-error-rate", type=float, default=0.0, help="fail if more pairs than this fraction error")
     add_scoring_arguments(score)
     args = parser.parse_args(argv)
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)
     try:
         sys.exit(run_score(args, console))
     except (DataError, PolicyError, JudgeNotConfigured, FileNotFoundError) as exc:
