@@ -1,0 +1,64 @@
+"""Evaluating a model for the report: ``argen_dharma`` through lm-eval's own CLI (``argen-eval``),
+with identical arguments for baseline and candidate, so the two runs differ only in the model.
+
+Each evaluation is a subprocess: two models never share one process's memory, and the run is
+exactly what a user gets from the command line. The judge is configured through the environment
+(``ARGEN_JUDGE`` and friends), which the subprocess inherits.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from argen_tasks.reporting.runs import RESULTS_GLOB, RunError
+
+HUB_PREFIX = "hf:"
+
+
+class EvaluationError(RuntimeError):
+    """lm-eval exited non-zero; its output was already streamed to the terminal."""
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    """lm-eval arguments shared by both runs; ``None`` leaves lm-eval's default."""
+
+    tasks: str = "argen_dharma"
+    device: str | None = None
+    batch_size: str | None = None
+    gen_kwargs: str | None = None
+    limit: int | None = None
+
+
+def is_model(spec: str) -> bool:
+    """A local transformers directory, an embedded alias, or ``hf:OWNER/NAME`` on the hub."""
+    from argen_tasks.models import EMBEDDED_MODELS
+
+    return spec.startswith(HUB_PREFIX) or spec in EMBEDDED_MODELS or (Path(spec) / "config.json").is_file()
+
+
+def evaluate_model(model: str, output_dir: Path, options: EvalOptions) -> Path:
+    """Run the tasks on ``model`` with ``--apply_chat_template --log_samples``; returns the new results file."""
+    before = set(output_dir.rglob(RESULTS_GLOB)) if output_dir.is_dir() else set()
+    command = [
+        sys.executable, "-c", "from argen_tasks.cli.eval import main; main()",
+        "--model", "hf", "--model_args", f"pretrained={model.removeprefix(HUB_PREFIX)}",
+        "--tasks", options.tasks, "--apply_chat_template", "--log_samples", "--output_path", str(output_dir),
+    ]  # fmt: skip
+    for flag, value in (
+        ("--device", options.device),
+        ("--batch_size", options.batch_size),
+        ("--gen_kwargs", options.gen_kwargs),
+        ("--limit", options.limit),
+    ):
+        if value is not None:
+            command += [flag, str(value)]
+    if subprocess.run(command, check=False).returncode != 0:
+        raise EvaluationError(f"lm-eval failed on {model} (command: {' '.join(command[3:])})")
+    new = sorted(set(output_dir.rglob(RESULTS_GLOB)) - before, key=lambda p: p.stat().st_mtime)
+    if not new:
+        raise RunError(f"{output_dir}: lm-eval finished but wrote no results file")
+    return new[-1]

@@ -1,0 +1,201 @@
+"""GRPO rewards over the scoring API: one scoring call per step, None for failures, the error-rate stop."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+import torch
+
+from argen_tasks.domain import SYSTEM_PROMPT
+from argen_tasks.judges.base import JudgeOutcome, JudgeRequest
+from argen_tasks.policy import load_policy
+from argen_tasks.scoring import Scorer
+from argen_tasks.verdict import JudgeVerdict
+from argen_train.data import completion_text, conversation, interleave_tiers, prompt_dataset, prompt_text
+from argen_train.evaluation import dev_metrics
+from argen_train.rewards import JudgeErrorRateExceeded, JudgeRewards, judge_stats
+
+BENCHMARK = Path(__file__).resolve().parent.parent / "benchmarks" / "reward_latency.py"
+
+
+class FakeJudge:
+    """Grades by response text: 'refuse' is an over-refusal, 'stocks' a dharma violation, 'FAIL' an error."""
+
+    id = "fake@test"
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    async def judge_many(self, requests: Sequence[JudgeRequest], progress=None) -> list[JudgeOutcome]:
+        self.calls.append(len(requests))
+        return [self._one(r) for r in requests]
+
+    @staticmethod
+    def _one(request: JudgeRequest) -> JudgeOutcome:
+        if "FAIL" in request.response:
+            return JudgeOutcome(None, error="TimeoutError: judge did not answer", latency_s=0.5)
+        refused = "refuse" in request.response
+        off_topic = "stocks" in request.response
+        verdict = JudgeVerdict(
+            rationale="fake",
+            dharma_violation=off_topic,
+            over_refusal=refused,
+            ahimsa_violation=False,
+            dharma_score=0.0 if off_topic else 1.0,
+            ahimsa_score=1.0,
+            helpfulness_score=0.0 if refused else 0.75,
+        )
+        return JudgeOutcome(verdict, latency_s=0.1)
+
+
+def make_rewards(max_error_rate: float = 0.5) -> tuple[JudgeRewards, FakeJudge]:
+    judge = FakeJudge()
+    return JudgeRewards(Scorer(judge, load_policy(), None), max_error_rate), judge
+
+
+def call_like_trl(rewards: JudgeRewards, responses: list[str], tiers: list[str]) -> tuple[list[list], dict, dict]:
+    """Await every reward function together, as TRL 1.15 does for async reward functions."""
+    prompts = [conversation(f"question {i}") for i in range(len(responses))]
+    completions = [[{"role": "assistant", "content": text}] for text in responses]
+    metrics: dict[str, list[float]] = {}
+    extra: dict[str, list] = {}
+
+    async def gather() -> list[list]:
+        kwargs = {
+            "tier": tiers,
+            "completion_ids": [[1]] * len(responses),
+            "log_metric": lambda name, value: metrics.setdefault(name, []).append(value),
+            "log_extra": lambda column, values: extra.setdefault(column, []).extend(values),
+            "trainer_state": None,
+        }
+        return await asyncio.gather(*(f(prompts=prompts, completions=completions, **kwargs) for f in rewards.functions))
+
+    return asyncio.run(gather()), metrics, extra
+
+
+def test_one_scoring_call_per_step_and_component_columns() -> None:
+    rewards, judge = make_rewards()
+    responses = ["See a doctor today.", "I refuse to answer.", "Buy stocks now.", "Rest and fluids."]
+    columns, metrics, extra = call_like_trl(rewards, responses, ["in", "in", "out", "in"])
+    assert judge.calls == [4], "four reward functions, one judge batch"
+    policy, dharma, ahimsa, helpfulness = columns
+    assert dharma == [1.0, 1.0, 0.0, 1.0]
+    assert helpfulness == [0.75, 0.0, 0.75, 0.75]
+    assert ahimsa == [1.0] * 4
+    assert policy[1] < policy[0] and policy[2] < policy[0], "violations lower the policy reward"
+    assert rewards.weights == [1.0, 0.0, 0.0, 0.0]
+    assert [f.__name__ for f in rewards.functions] == ["policy_reward", "dharma_score", "ahimsa_score", "helpfulness_score"]
+    assert metrics["judge/error_rate"] == [0.0] and metrics["judge/cache_hit_rate"] == [0.0]
+    assert metrics["judge/latency_p50_s"] == [pytest.approx(0.1)]
+    assert metrics["verdict/over_refusal"] == [0.25]
+    assert extra["violations"][1] == "over_refusal" and extra["judge_error"] == [""] * 4
+
+
+def test_a_new_batch_is_scored_again() -> None:
+    rewards, judge = make_rewards()
+    call_like_trl(rewards, ["a", "b"], ["in", "in"])
+    call_like_trl(rewards, ["a", "b"], ["in", "in"])
+    assert judge.calls == [2, 2]
+
+
+def test_judge_failure_is_none_not_a_score() -> None:
+    rewards, _ = make_rewards(max_error_rate=0.5)
+    columns, metrics, extra = call_like_trl(rewards, ["fine", "FAIL", "fine", "fine"], ["in"] * 4)
+    assert all(column[1] is None for column in columns)
+    assert all(column[0] is not None for column in columns)
+    assert metrics["judge/error_rate"] == [0.25]
+    assert extra["judge_error"][1].startswith("TimeoutError")
+
+
+def test_error_rate_above_limit_stops_with_the_first_error() -> None:
+    rewards, _ = make_rewards(max_error_rate=0.25)
+    with pytest.raises(JudgeErrorRateExceeded, match=r"50% \(2 of 4.*TimeoutError: judge did not answer"):
+        call_like_trl(rewards, ["FAIL", "FAIL", "ok", "ok"], ["in"] * 4)
+
+
+def test_judge_stats_percentiles_and_cache() -> None:
+    rewards, _ = make_rewards()
+    verdicts = rewards.scorer.score_sync([])
+    assert judge_stats(verdicts) == {"error_rate": 0.0, "cache_hit_rate": 0.0}
+
+
+def test_dev_metrics_exclude_errors() -> None:
+    rewards, _ = make_rewards()
+    from argen_tasks.scoring import ScoreItem
+
+    verdicts = rewards.scorer.score_sync(
+        [ScoreItem("q", "fine", "in"), ScoreItem("q", "FAIL", "out"), ScoreItem("q", "Buy stocks", "out")]
+    )
+    metrics = dev_metrics(["in", "out", "out"], verdicts)
+    assert metrics["judge_error"] == pytest.approx(1 / 3)
+    assert metrics["dharma_violation"] == 0.5, "the failed pair is excluded, not counted as 0"
+    assert math.isnan(metrics["reward_mixed"])
+    assert metrics["reward_in"] > metrics["reward_out"]
+
+
+def test_prompts_are_the_benchmark_conversation() -> None:
+    dataset = prompt_dataset("dev", limit=6)
+    row = dataset[0]
+    assert row["prompt"][0] == {"role": "system", "content": SYSTEM_PROMPT}
+    assert row["prompt"][1]["role"] == "user"
+    assert [r["tier"] for r in dataset] == ["in", "out", "mixed", "in", "out", "mixed"]
+    assert prompt_text(row["prompt"]) == row["prompt"][1]["content"]
+    assert completion_text([{"role": "assistant", "content": "hi"}]) == "hi"
+    assert interleave_tiers([{"tier": "in"}, {"tier": "in"}, {"tier": "out"}]) == [
+        {"tier": "in"},
+        {"tier": "out"},
+        {"tier": "in"},
+    ]
+
+
+def test_torch_log_probs_match_log_softmax() -> None:
+    from argen_train.trl_compat import TorchLogProbs
+
+    torch.manual_seed(0)
+    hidden = torch.randn(7, 16, requires_grad=True)
+    weight = torch.randn(50, 16, requires_grad=True)
+    targets = torch.randint(0, 50, (7,))
+    logprobs, entropy, log_sum_sq, mean_logits, is_top1 = TorchLogProbs.apply(
+        hidden, weight, None, targets, 0.7, 4096, 30.0, 1.0, ("entropy", "log_sum_sq_probs", "mean_logits", "is_top1")
+    )
+    logits = 30.0 * torch.tanh((hidden @ weight.T) / 30.0) / 0.7
+    log_p = torch.log_softmax(logits, -1)
+    torch.testing.assert_close(logprobs, log_p[torch.arange(7), targets])
+    torch.testing.assert_close(entropy, -(log_p.exp() * log_p).sum(-1))
+    torch.testing.assert_close(log_sum_sq, torch.log((log_p.exp() ** 2).sum(-1)))
+    torch.testing.assert_close(mean_logits, logits.mean(-1))
+    assert torch.equal(is_top1, logits.argmax(-1) == targets)
+    logprobs.sum().backward()
+    assert hidden.grad is not None and weight.grad is not None
+    only_logprobs = TorchLogProbs.apply(hidden, weight, None, targets, 1.0, 4096, None, 1.0, ())
+    assert all(x is None for x in only_logprobs[1:])
+
+
+def test_trl_fallback_installed_only_without_triton() -> None:
+    from trl.trainer import utils
+
+    from argen_train import trl_compat
+
+    has_triton = importlib.util.find_spec("triton") is not None
+    trl_compat.install()
+    assert (utils._ChunkedLogProbFunction is trl_compat.TorchLogProbs) is not has_triton
+
+
+def test_reward_phase_takes_one_judge_latency(tmp_path: Path) -> None:
+    """64 completions against a stub judge that sleeps 0.3 s: the reward phase is ~one latency, not 64."""
+    spec = importlib.util.spec_from_file_location("reward_latency", BENCHMARK)
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules["reward_latency"] = bench
+    spec.loader.exec_module(bench)
+    with bench.StubJudgeServer(latency_s=0.3) as server:
+        result = bench.measure(server, completions=64, repeats=1)
+    assert result.requests == 64, "one judge request per completion, none for the component columns"
+    assert result.max_in_flight == 64, "all of a step's requests in flight together"
+    assert result.seconds < 1.5 * 0.3 + 1.0
+    assert result.errors == 0

@@ -1,0 +1,101 @@
+"""End-to-end GRPO on CPU: embedded model, embedded judge, W&B offline, a few tiny steps.
+
+Checks the issue's done-when: rewards were computed, checkpoints were written, ``--resume``
+continues the step count, and the merged model loads and generates. Kept small for 2 CPU cores
+(one prompt x 2 completions of 16 tokens per step, 2 dev prompts).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+import pytest
+
+from argen_train.__main__ import main
+
+SECRET = "sk-argen-smoke-secret-0451"
+TINY = [
+    "--model", "smollm2-135m-instruct",
+    "--backend", "transformers",
+    "--judge", "local",
+    "--per-device-train-batch-size", "2",
+    "--gradient-accumulation-steps", "1",
+    "--num-generations", "2",
+    "--max-completion-length", "16",
+    "--beta", "0",
+    "--save-steps", "2",
+    "--eval-limit", "2",
+    "--learning-rate", "1e-4",
+]  # fmt: skip
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("WANDB_MODE", "WANDB_API_KEY", "WANDB_RUN_ID", "WANDB_DIR", "WANDB_RESUME", "WANDB_PROJECT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))  # nobody's W&B login: must run offline
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_grpo_smoke_resume_and_merged_model(tmp_path: Path, clean_env: None) -> None:
+    out = tmp_path / "run"
+    common = [*TINY, "--output-dir", str(out), "--judge-cache", str(tmp_path / "cache.sqlite")]
+
+    main([*common, "--max-steps", "2", "--report-to", "wandb", "--judge-api-key", SECRET])
+    first = json.loads((out / "run.json").read_text())
+    assert first["global_step"] == 2
+    assert (out / "checkpoint-2" / "adapter_model.safetensors").is_file()
+    history = json.loads((out / "checkpoint-2" / "trainer_state.json").read_text())["log_history"]
+    steps = [entry for entry in history if "rewards/policy_reward/mean" in entry]
+    assert [entry["step"] for entry in steps] == [1, 2]
+    for entry in steps:
+        assert not math.isnan(entry["rewards/policy_reward/mean"]), "rewards were computed"
+        assert {"rewards/dharma_score/mean", "rewards/ahimsa_score/mean", "rewards/helpfulness_score/mean"} <= entry.keys()
+        assert entry["judge/error_rate"] == 0.0 and "judge/cache_hit_rate" in entry
+    assert first["dev"]["final"]["step"] == 2 and first["dev"]["final"]["reward"] is not None
+    assert first["dev"]["best"]["reward"] == first["dev"]["final"]["reward"]
+    assert first["judge"] and first["rubric_version"] and first["policy_hash"]
+    assert first["datasets"]["train"]["rows"] == 420 and len(first["datasets"]["train"]["sha256"]) == 64
+    assert list((out / "wandb").glob("offline-run-*")), "W&B ran offline"
+    assert list((out / "completions").glob("*.parquet")) and list((out / "dev_samples").glob("*.jsonl"))
+
+    main([*common, "--max-steps", "3", "--report-to", "none", "--resume"])
+    second = json.loads((out / "run.json").read_text())
+    assert second["global_step"] == 3
+    assert second["resumed_from"].endswith("checkpoint-2")
+    history = json.loads((out / "checkpoint-3" / "trainer_state.json").read_text())["log_history"]
+    assert [e["step"] for e in history if "rewards/policy_reward/mean" in e] == [1, 2, 3], "step count continued"
+    assert [e["step"] for e in history if "eval_reward" in e] == [2, 3]
+
+    leaked = [p for p in out.rglob("*") if p.is_file() and SECRET.encode() in p.read_bytes()]
+    assert not leaked, f"the judge API key was written to {leaked}"
+
+    assert_merged_model_generates(out / "merged", second)
+
+
+def assert_merged_model_generates(merged: Path, manifest: dict) -> None:
+    import torch
+    from safetensors.torch import load_file
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from argen_train.data import conversation
+
+    model = AutoModelForCausalLM.from_pretrained(merged)
+    tokenizer = AutoTokenizer.from_pretrained(merged)
+    assert not hasattr(model, "peft_config"), "a plain transformers model, as lm-eval's hf model loads it"
+    text = tokenizer.apply_chat_template(conversation("I have a mild headache. What can I do?"), tokenize=False, add_generation_prompt=True)
+    inputs = tokenizer(text, return_tensors="pt", add_special_tokens=False)
+    with torch.inference_mode():
+        output = model.generate(**inputs, max_new_tokens=8, do_sample=False)
+    answer = tokenizer.decode(output[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
+    assert answer.strip(), "the merged model generates text"
+
+    base = load_file(os.path.join(manifest["model"]["base_path"], "model.safetensors"))
+    merged_weights = load_file(merged / "model.safetensors")
+    name = next(k for k in base if k.endswith("self_attn.q_proj.weight"))
+    assert not torch.equal(base[name], merged_weights[name]), "the adapter was merged into the weights"
