@@ -82,24 +82,31 @@ class TrainConfig:
 
     # Data
     dataset: str = field(default="train", metadata={"help": "Prompt split to train on.", "choices": SPLITS})
-    eval_dataset: str = field(default="dev", metadata={"help": "Prompt split for periodic evaluation.", "choices": SPLITS})
+    eval_dataset: str = field(
+        default="dev", metadata={"help": "Prompt split for periodic evaluation.", "choices": SPLITS}
+    )
     eval_limit: int | None = field(
-        default=None, metadata={"help": "Evaluate on this many prompts of eval_dataset (tiers interleaved); all if unset."}
+        default=None,
+        metadata={"help": "Evaluate on this many prompts of eval_dataset (tiers interleaved); all if unset."},
     )
 
     # GRPO
-    output_dir: str = field(default="runs/argen-grpo", metadata={"help": "Checkpoints, adapter, merged model, run.json."})
+    output_dir: str = field(
+        default="runs/argen-grpo", metadata={"help": "Checkpoints, adapter, merged model, run.json."}
+    )
     max_steps: int = field(default=-1, metadata={"help": "Optimizer steps; -1 trains for num_train_epochs."})
     num_train_epochs: float = field(default=1.0, metadata={"help": "Epochs over the prompts when max_steps is -1."})
     per_device_train_batch_size: int = field(
-        default=8, metadata={"help": "Completions per device per micro-batch (a multiple of num_generations or a divisor)."}
+        default=8,
+        metadata={"help": "Completions per device per micro-batch (a multiple of num_generations or a divisor)."},
     )
     gradient_accumulation_steps: int = field(
         default=4, metadata={"help": "Micro-batches per optimizer step; all of them are generated and judged together."}
     )
     num_generations: int = field(default=8, metadata={"help": "Completions sampled per prompt (the GRPO group)."})
     max_completion_length: int = field(
-        default=256, metadata={"help": "Tokens per completion, in training and in dev evaluation (the benchmark uses 256)."}
+        default=256,
+        metadata={"help": "Tokens per completion, in training and in dev evaluation (the benchmark uses 256)."},
     )
     temperature: float = field(default=1.0, metadata={"help": "Sampling temperature of training completions."})
     learning_rate: float = field(default=1e-5, metadata={"help": "AdamW learning rate of the LoRA weights."})
@@ -124,12 +131,15 @@ class TrainConfig:
     # Checkpoints and evaluation
     save_steps: int = field(default=25, metadata={"help": "Write a checkpoint every N steps (and at the end)."})
     eval_steps: int | None = field(
-        default=None, metadata={"help": "Evaluate on the dev prompts every N steps; default save_steps (must divide it)."}
+        default=None,
+        metadata={"help": "Evaluate on the dev prompts every N steps; default save_steps (must divide it)."},
     )
     save_total_limit: int | None = field(
         default=3, metadata={"help": "Checkpoints kept on disk; the best one by dev reward is always kept."}
     )
-    eval_batch_size: int = field(default=16, metadata={"help": "Prompts per greedy generation batch in dev evaluation."})
+    eval_batch_size: int = field(
+        default=16, metadata={"help": "Prompts per greedy generation batch in dev evaluation."}
+    )
     load_best_model_at_end: bool = field(
         default=True,
         metadata={"help": "Export the checkpoint with the best dev reward (else the final weights) as adapter/merged."},
@@ -166,7 +176,7 @@ class TrainConfig:
                 f"save_steps ({self.save_steps}) must be a multiple of eval_steps ({self.eval_steps}): the best "
                 "checkpoint by dev reward can only be one that was saved"
             )
-        if self.report_to == ["none"] or not self.report_to:
+        if not self.report_to:
             self.report_to = ["none"]
 
     @property
@@ -218,7 +228,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     """One flag per TrainConfig field; defaults are suppressed so only given flags override."""
-    parser.add_argument("--config", type=Path, metavar="YAML", help="YAML file of TrainConfig fields (flags override it)")
+    parser.add_argument(
+        "--config", type=Path, metavar="YAML", help="YAML file of TrainConfig fields (flags override it)"
+    )
     hints = _field_types()
     group = parser
     for spec in dataclasses.fields(TrainConfig):
@@ -228,8 +240,9 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
             continue
         flag = "--" + spec.name.replace("_", "-")
         kind, optional = _unwrap_optional(hints[spec.name])
-        default = spec.default if spec.default is not dataclasses.MISSING else spec.default_factory()  # type: ignore[misc]
-        common = {"dest": spec.name, "default": argparse.SUPPRESS, "help": f"{spec.metadata['help']} (default: {default})"}
+        default = spec.default if spec.default_factory is dataclasses.MISSING else spec.default_factory()
+        help_text = f"{spec.metadata['help']} (default: {default})"
+        common = {"dest": spec.name, "default": argparse.SUPPRESS, "help": help_text}
         if spec.name == "resume":
             group.add_argument(flag, nargs="?", const="latest", metavar="CHECKPOINT", **common)
         elif kind is bool:

@@ -59,4 +59,5 @@ def split_fingerprint(split: str) -> dict[str, Any]:
     """What run.json records about a split: where it came from and a hash of its exact bytes."""
     path = prompts_path(split)
     data = path.read_bytes()
-    return {"split": split, "path": str(path), "sha256": hashlib.sha256(data).hexdigest(), "rows": sum(1 for line in data.splitlines() if line.strip())}
+    rows = sum(1 for line in data.splitlines() if line.strip())
+    return {"split": split, "path": str(path), "sha256": hashlib.sha256(data).hexdigest(), "rows": rows}

@@ -63,8 +63,13 @@ class DevEvaluator:
             write_jsonl_atomic(
                 self.samples_dir / f"step-{step:06d}.jsonl",
                 (
-                    {"id": row.get("id"), "tier": row.get("tier"), "prompt": prompt_text(row["prompt"]), "response": text}
-                    | {"verdict": verdict.to_dict()}
+                    {
+                        "id": row.get("id"),
+                        "tier": row.get("tier"),
+                        "prompt": prompt_text(row["prompt"]),
+                        "response": text,
+                        "verdict": verdict.to_dict(),
+                    }
                     for row, text, verdict in scored
                 ),
             )

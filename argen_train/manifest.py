@@ -17,7 +17,9 @@ from typing import Any
 
 import torch
 
-PACKAGES = ("argen", "torch", "transformers", "trl", "peft", "accelerate", "datasets", "wandb", "unsloth", "bitsandbytes")
+PACKAGES = (
+    "argen", "torch", "transformers", "trl", "peft", "accelerate", "datasets", "wandb", "unsloth", "bitsandbytes",
+)  # fmt: skip
 EFFECTIVE_ARGS = (
     "loss_type",
     "beta",

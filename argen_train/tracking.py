@@ -71,9 +71,17 @@ class ArgenConfigCallback(TrainerCallback):
         self.config = config
 
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-        if not state.is_world_process_zero:
+        if not state.is_world_process_zero or "wandb" not in (args.report_to or []):
             return
         import wandb
 
         if wandb.run is not None:
             wandb.run.config.update({"argen": self.config}, allow_val_change=True)
+
+
+def finish_wandb() -> None:
+    """Close the run Trainer started (it leaves it open until exit), so its files are complete now."""
+    import wandb
+
+    if wandb.run is not None:
+        wandb.finish()

@@ -25,7 +25,7 @@ from argen_train.evaluation import DevEvaluator
 from argen_train.export import merge_adapter, replace_dir
 from argen_train.manifest import dev_results, json_safe, machine, package_versions, timestamp, trainer_settings
 from argen_train.rewards import JudgeRewards
-from argen_train.tracking import ArgenConfigCallback, configure_wandb
+from argen_train.tracking import ArgenConfigCallback, configure_wandb, finish_wandb
 from argen_train.trainer import ArgenGRPOTrainer
 
 COMPLETIONS_TO_PRINT = 4
@@ -54,7 +54,12 @@ def run(
     scorer = scorer or get_scorer(scoring)
     train_data = prompt_dataset(config.dataset)
     dev_data = prompt_dataset(config.eval_dataset, config.eval_limit)
-    public = {"train": config.to_dict(), "scoring": scoring.public(), "provenance": scorer.provenance, "backend": backend}
+    public = {
+        "train": config.to_dict(),
+        "scoring": scoring.public(),
+        "provenance": scorer.provenance,
+        "backend": backend,
+    }
     if config.uses_wandb:
         configure_wandb(config.wandb_project, output_dir, resuming=checkpoint is not None)
 
@@ -115,6 +120,8 @@ def run(
             "machine": machine(),
         }
         write_json_atomic(output_dir / "run.json", json_safe(manifest))
+        if config.uses_wandb:
+            finish_wandb()
     trainer.accelerator.wait_for_everyone()
     return RunResult(output_dir, manifest)
 
@@ -157,7 +164,9 @@ def scoring_config(config: TrainConfig, api_key: str | None) -> ScoringConfig:
     )
 
 
-def grpo_args(config: TrainConfig, backend: str, precision: backends.Precision, reward_weights: list[float]) -> GRPOConfig:
+def grpo_args(
+    config: TrainConfig, backend: str, precision: backends.Precision, reward_weights: list[float]
+) -> GRPOConfig:
     return GRPOConfig(
         output_dir=config.output_dir,
         max_steps=config.max_steps,

@@ -28,7 +28,9 @@ def test_defaults_suit_the_reference_target() -> None:
 
 def test_yaml_then_flags(tmp_path: Path) -> None:
     path = tmp_path / "run.yaml"
-    path.write_text("model: smollm2-135m-instruct\nlearning_rate: 1e-5\nmax_steps: 7\nlora_target_modules: q_proj, v_proj\n")
+    path.write_text(
+        "model: smollm2-135m-instruct\nlearning_rate: 1e-5\nmax_steps: 7\nlora_target_modules: q_proj, v_proj\n"
+    )
     config = parse("--config", str(path), "--max-steps", "3", "--judge", "local", "--no-log-completions")
     assert config.model == "smollm2-135m-instruct"
     assert config.learning_rate == 1e-5, "YAML 1.1 reads 1e-5 as text; it is coerced"

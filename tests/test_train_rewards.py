@@ -90,7 +90,8 @@ def test_one_scoring_call_per_step_and_component_columns() -> None:
     assert ahimsa == [1.0] * 4
     assert policy[1] < policy[0] and policy[2] < policy[0], "violations lower the policy reward"
     assert rewards.weights == [1.0, 0.0, 0.0, 0.0]
-    assert [f.__name__ for f in rewards.functions] == ["policy_reward", "dharma_score", "ahimsa_score", "helpfulness_score"]
+    names = [f.__name__ for f in rewards.functions]
+    assert names == ["policy_reward", "dharma_score", "ahimsa_score", "helpfulness_score"]
     assert metrics["judge/error_rate"] == [0.0] and metrics["judge/cache_hit_rate"] == [0.0]
     assert metrics["judge/latency_p50_s"] == [pytest.approx(0.1)]
     assert metrics["verdict/over_refusal"] == [0.25]

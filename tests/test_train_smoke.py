@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,11 +33,22 @@ TINY = [
 
 
 @pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No W&B login, a judge key in the environment, and one torch thread.
+
+    One thread: when another process holds a core, two OpenMP threads spin against each other
+    and a step takes 10-40x longer (results_train.md); on an idle machine one thread costs little.
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
     for name in ("WANDB_MODE", "WANDB_API_KEY", "WANDB_RUN_ID", "WANDB_DIR", "WANDB_RESUME", "WANDB_PROJECT"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))  # nobody's W&B login: must run offline
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.mark.slow
@@ -55,7 +66,8 @@ def test_grpo_smoke_resume_and_merged_model(tmp_path: Path, clean_env: None) -> 
     assert [entry["step"] for entry in steps] == [1, 2]
     for entry in steps:
         assert not math.isnan(entry["rewards/policy_reward/mean"]), "rewards were computed"
-        assert {"rewards/dharma_score/mean", "rewards/ahimsa_score/mean", "rewards/helpfulness_score/mean"} <= entry.keys()
+        for column in ("dharma_score", "ahimsa_score", "helpfulness_score"):
+            assert f"rewards/{column}/mean" in entry, "component columns are logged"
         assert entry["judge/error_rate"] == 0.0 and "judge/cache_hit_rate" in entry
     assert first["dev"]["final"]["step"] == 2 and first["dev"]["final"]["reward"] is not None
     assert first["dev"]["best"]["reward"] == first["dev"]["final"]["reward"]
@@ -80,7 +92,6 @@ def test_grpo_smoke_resume_and_merged_model(tmp_path: Path, clean_env: None) -> 
 
 def assert_merged_model_generates(merged: Path, manifest: dict) -> None:
     import torch
-    from safetensors.torch import load_file
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from argen_train.data import conversation
@@ -88,14 +99,39 @@ def assert_merged_model_generates(merged: Path, manifest: dict) -> None:
     model = AutoModelForCausalLM.from_pretrained(merged)
     tokenizer = AutoTokenizer.from_pretrained(merged)
     assert not hasattr(model, "peft_config"), "a plain transformers model, as lm-eval's hf model loads it"
-    text = tokenizer.apply_chat_template(conversation("I have a mild headache. What can I do?"), tokenize=False, add_generation_prompt=True)
+    question = conversation("I have a mild headache. What can I do?")
+    text = tokenizer.apply_chat_template(question, tokenize=False, add_generation_prompt=True)
     inputs = tokenizer(text, return_tensors="pt", add_special_tokens=False)
     with torch.inference_mode():
         output = model.generate(**inputs, max_new_tokens=8, do_sample=False)
     answer = tokenizer.decode(output[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
     assert answer.strip(), "the merged model generates text"
 
-    base = load_file(os.path.join(manifest["model"]["base_path"], "model.safetensors"))
-    merged_weights = load_file(merged / "model.safetensors")
-    name = next(k for k in base if k.endswith("self_attn.q_proj.weight"))
-    assert not torch.equal(base[name], merged_weights[name]), "the adapter was merged into the weights"
+    # Merged weights behave exactly like base + adapter (the adapter may be near zero after 3 steps).
+    from peft import PeftModel
+
+    base = AutoModelForCausalLM.from_pretrained(manifest["model"]["base_path"])
+    adapted = PeftModel.from_pretrained(base, merged.parent / "adapter")
+    with torch.inference_mode():
+        expected = adapted(**inputs).logits
+        actual = model(**inputs).logits
+    torch.testing.assert_close(actual, expected, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_a_failing_judge_stops_the_run(tmp_path: Path, clean_env: None, capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on: every judge request fails
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
+    with pytest.raises(SystemExit) as stopped:
+        main(
+            [*TINY, "--judge", "openai:down", "--judge-base-url", dead, "--judge-timeout", "1",
+             "--output-dir", str(tmp_path / "run"), "--max-steps", "1", "--report-to", "none"]
+        )  # fmt: skip
+    assert stopped.value.code == 3
+    message = " ".join(capsys.readouterr().err.split())
+    assert "judge error rate 100% (2 of 2 completions without a verdict) at step 1" in message
+    assert "APIConnectionError" in message and "--resume" in message

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from argen_tasks.io import write_text_atomic
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         sys.exit(run_gate(args, Console(width=None if sys.stdout.isatty() else 200)))
     except RunError as exc:
-        errors.print(f"[bold red]argen-gate:[/] unusable input: {exc}", markup=True, highlight=False)
+        errors.print(f"[bold red]argen-gate:[/] unusable input: {escape(str(exc))}", highlight=False)
         sys.exit(2)
 
 
@@ -44,7 +45,8 @@ def run_gate(args: argparse.Namespace, console: Console) -> int:
     candidate = load_run(args.candidate, "candidate")
     baseline = load_run(args.baseline, "baseline") if args.baseline else None
     checks = evaluate(candidate, baseline, thresholds)
-    table = Table(title=f"argen-gate  candidate={candidate.results_path}  baseline={baseline.results_path if baseline else '-'}")
+    compared = f"candidate={candidate.results_path}  baseline={baseline.results_path if baseline else '-'}"
+    table = Table(title=f"argen-gate  {escape(compared)}")
     for column in COLUMNS:
         table.add_column(column, justify="left" if column in ("check", "tier", "metric", "rule") else "right")
     for check in checks:

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from argen_tasks.cli.options import add_scoring_arguments, export_scoring_arguments
@@ -44,14 +45,14 @@ def main(argv: list[str] | None = None) -> None:
     add_scoring_arguments(parser)
     args = parser.parse_args(argv)
     export_scoring_arguments(args)
-    console = Console(stderr=True, soft_wrap=True)
+    console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
     try:
         sys.exit(run_report(args, console))
     except RunError as exc:
-        console.print(f"[bold red]argen-report:[/] {exc}", highlight=False)
+        console.print(f"[bold red]argen-report:[/] {escape(str(exc))}", highlight=False)
         sys.exit(2)
     except EvaluationError as exc:
-        console.print(f"[bold red]argen-report:[/] {exc}", highlight=False)
+        console.print(f"[bold red]argen-report:[/] {escape(str(exc))}", highlight=False)
         sys.exit(1)
 
 

@@ -93,7 +93,7 @@ def load_thresholds(path: Path, alpha: float | None = None) -> Thresholds:
         raise ThresholdsError(f"{path}: cannot read the thresholds file ({exc})") from None
     if not isinstance(data, dict) or set(data) - {"alpha", "correction", "limits", "regressions"}:
         raise ThresholdsError(f"{path}: top-level keys must be among alpha, correction, limits, regressions")
-    alpha = float(alpha if alpha is not None else data.get("alpha", 0.05))
+    alpha = alpha if alpha is not None else _number(path, "alpha", data.get("alpha", 0.05))
     correction = data.get("correction", "holm")
     if not 0 < alpha < 1 or correction not in CORRECTIONS:
         raise ThresholdsError(f"{path}: alpha must be in (0, 1) and correction one of {', '.join(CORRECTIONS)}")
@@ -187,7 +187,7 @@ def describe(check: Check) -> tuple[str, ...]:
     """One row of the gate's table (console and markdown): check, tier, metric, rule, baseline,
     candidate, change, p, result."""
     test = check.test
-    change = "" if test is None else f"{format_delta(check.metric, test.delta)} ({test.worse}↓ {test.better}↑)"
+    change = "" if test is None else f"{format_delta(check.metric, test.delta)}, {test.worse} worse / {test.better} better"
     p = "" if check.p_adjusted is None else f"{check.p_adjusted:.3g}"
     return (
         check.kind, check.tier, check.metric, check.rule,
@@ -196,7 +196,7 @@ def describe(check: Check) -> tuple[str, ...]:
     )  # fmt: skip
 
 
-COLUMNS = ("check", "tier", "metric", "rule", "baseline", "candidate", "change (prompts worse↓ better↑)", "p (one-sided, adj.)", "result")
+COLUMNS = ("check", "tier", "metric", "rule", "baseline", "candidate", "change (prompts)", "p (one-sided, adj.)", "result")
 
 
 def markdown(checks: list[Check], candidate: Run, baseline: Run | None, thresholds: Thresholds) -> str:

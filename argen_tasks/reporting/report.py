@@ -21,6 +21,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only; never needs a display
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import PercentFormatter  # noqa: E402
 
 from argen_tasks.io import write_text_atomic  # noqa: E402
 from argen_tasks.reporting.compare import (  # noqa: E402
@@ -29,6 +30,7 @@ from argen_tasks.reporting.compare import (  # noqa: E402
     flips,
     format_delta,
     format_estimate,
+    is_rate,
     response_words,
     summarize,
     tiers_of,
@@ -210,6 +212,8 @@ def _metric_figure(runs: tuple[Run, Run], metrics: tuple[str, ...], ylabel: str)
     for ax, metric in zip(axes[0], metrics):
         _bars(ax, runs, lambda run, tier, m=metric: summarize(run, tier, m), metric)
         ax.set_ylabel(ylabel)
+        if is_rate(metric):
+            ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     return fig
 
 
@@ -226,15 +230,18 @@ def _bars(ax: plt.Axes, runs: tuple[Run, Run], get: Callable[[Run, str], Estimat
     for offset, (run, colour) in enumerate(zip(runs, COLOURS)):
         ests = [get(run, tier) for tier in tiers]
         values = [e.value for e in ests]
-        errors = [
-            [0 if math.isnan(e.low) else e.value - e.low for e in ests],
-            [0 if math.isnan(e.high) else e.high - e.value for e in ests],
-        ]
+        errors = [[_extent(e.value, e.low) for e in ests], [_extent(e.high, e.value) for e in ests]]
         xs = [i + (offset - 0.5) * width for i in range(len(tiers))]
         ax.bar(xs, values, width, yerr=errors, capsize=3, color=colour, label=run.label)
     ax.set_xticks(range(len(tiers)), tiers)
     ax.set_title(title)
+    ax.set_ylim(bottom=0)
     ax.legend(fontsize="small")
+
+
+def _extent(upper: float, lower: float) -> float:
+    """An error-bar length: 0 where there is no interval, never negative by rounding."""
+    return 0.0 if math.isnan(upper - lower) else max(0.0, upper - lower)
 
 
 def _timing_figure(runs: tuple[Run, Run]) -> Figure:
