@@ -50,7 +50,7 @@ class ScoringConfig:
         """Environment first, then explicit overrides (``None`` overrides are ignored)."""
         env = os.environ
         config = cls(
-            judge=env.get(ENV_JUDGE) or _announce_default(),
+            judge=overrides.get("judge") or env.get(ENV_JUDGE) or _announce_default(),
             base_url=env.get("OPENAI_BASE_URL") or None,
             api_key=env.get("OPENAI_API_KEY") or None,
             policy=env.get(ENV_POLICY) or None,

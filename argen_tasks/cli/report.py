@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-flips", type=int, default=10, help="flipped prompts listed per metric and direction")
     lm_eval = parser.add_argument_group("evaluating models (same for both sides)")
     lm_eval.add_argument("--tasks", default="argen_dharma")
+    lm_eval.add_argument("--model-args", help="extra lm-eval --model_args after pretrained=, e.g. dtype=bfloat16")
     lm_eval.add_argument("--device", help="e.g. cpu, cuda:0 (default: lm-eval's)")
     lm_eval.add_argument("--batch-size", help="lm-eval --batch_size, e.g. 8 or auto")
     lm_eval.add_argument("--gen-kwargs", help="lm-eval --gen_kwargs, e.g. max_gen_toks=256")
@@ -45,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     add_scoring_arguments(parser)
     args = parser.parse_args(argv)
     export_scoring_arguments(args)
-    console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+    console = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 160)
     try:
         sys.exit(run_report(args, console))
     except RunError as exc:
@@ -57,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def run_report(args: argparse.Namespace, console: Console) -> int:
-    options = EvalOptions(args.tasks, args.device, args.batch_size, args.gen_kwargs, args.limit)
+    options = EvalOptions(args.tasks, args.model_args, args.device, args.batch_size, args.gen_kwargs, args.limit)
     baseline = obtain_run(args.baseline, args.baseline_label, args.output / "runs" / "baseline", options)
     candidate = obtain_run(args.candidate, args.candidate_label, args.output / "runs" / "candidate", options)
     report = write_report(baseline, candidate, args.output, max_flips=args.max_flips)

@@ -27,6 +27,8 @@ class EvalOptions:
     """lm-eval arguments shared by both runs; ``None`` leaves lm-eval's default."""
 
     tasks: str = "argen_dharma"
+    model_args: str | None = None
+    """Extra ``--model_args`` after ``pretrained=``, e.g. ``dtype=bfloat16``."""
     device: str | None = None
     batch_size: str | None = None
     gen_kwargs: str | None = None
@@ -45,7 +47,7 @@ def evaluate_model(model: str, output_dir: Path, options: EvalOptions) -> Path:
     before = set(output_dir.rglob(RESULTS_GLOB)) if output_dir.is_dir() else set()
     command = [
         sys.executable, "-c", "from argen_tasks.cli.eval import main; main()",
-        "--model", "hf", "--model_args", f"pretrained={model.removeprefix(HUB_PREFIX)}",
+        "--model", "hf", "--model_args", ",".join(filter(None, (f"pretrained={model.removeprefix(HUB_PREFIX)}", options.model_args))),
         "--tasks", options.tasks, "--apply_chat_template", "--log_samples", "--output_path", str(output_dir),
     ]  # fmt: skip
     for flag, value in (
