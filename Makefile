@@ -28,7 +28,7 @@ test-fast: install
 	$(VENV)/bin/pytest -q -m "not slow"
 
 demo: install
-	PATH=$(abspath $(VENV))/bin:$$PATH $(PY) benchmarks/demo.py
+	$(PY) -m argen_train.demo
 
 clean:
 	rm -rf build dist *.egg-info outputs
