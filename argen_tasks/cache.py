@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from argen_tasks.models import cache_root
 from argen_tasks.verdict import JudgeVerdict
 
 _SCHEMA = """
@@ -28,13 +29,13 @@ CREATE TABLE IF NOT EXISTS verdicts (
 
 
 def default_cache_path() -> Path:
-    root = os.environ.get("ARGEN_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "argen"
-    return Path(root) / "judge-cache.sqlite"
+    return cache_root() / "judge-cache.sqlite"
 
 
-def cache_key(judge: str, rubric_version: str, prompt: str, response: str) -> str:
+def cache_key(judge: str, rubric_version: str, prompt: str, response: str, tier: str | None = None) -> str:
+    """The tier is part of what is judged (a judge may read it); a pair without one keys as before."""
     digest = hashlib.sha256()
-    for part in (judge, rubric_version, prompt, response):
+    for part in (judge, rubric_version, prompt, response, *([tier] if tier else [])):
         digest.update(part.encode("utf-8"))
         digest.update(b"\x1f")
     return digest.hexdigest()

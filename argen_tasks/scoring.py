@@ -28,7 +28,8 @@ T = TypeVar("T")
 class ScoreItem:
     prompt: str
     response: str
-    tier: str
+    tier: str | None
+    """``in``, ``out`` or ``mixed``; ``None`` when unknown (the policy then exempts nothing)."""
 
 
 class Scorer:
@@ -46,7 +47,7 @@ class Scorer:
 
     async def score(self, items: Sequence[ScoreItem], progress: Progress | None = None) -> list[Verdict]:
         """One verdict per item, in order. Identical pairs are judged once; cached pairs not at all."""
-        keys = [cache_key(self.judge.id, RUBRIC_VERSION, item.prompt, item.response) for item in items]
+        keys = [cache_key(self.judge.id, RUBRIC_VERSION, item.prompt, item.response, item.tier) for item in items]
         unique = dict(zip(keys, items))
         cached = self.cache.get_many(list(unique)) if self.cache is not None else {}
         todo = [key for key in unique if key not in cached]
@@ -67,7 +68,7 @@ class Scorer:
     ) -> dict[str, JudgeOutcome]:
         if not todo:
             return {}
-        requests = [JudgeRequest(unique[key].prompt, unique[key].response) for key in todo]
+        requests = [JudgeRequest(unique[key].prompt, unique[key].response, unique[key].tier) for key in todo]
         fresh = dict(zip(todo, await self.judge.judge_many(requests, progress)))
         if self.cache is not None:
             verdicts = ((key, outcome.verdict) for key, outcome in fresh.items() if outcome.verdict is not None)

@@ -127,7 +127,8 @@ def test_cache_is_safe_under_concurrent_writers(tmp_path: Path) -> None:
     assert len(JudgeCache(path)) == 400
 
 
-def test_cache_key_separates_judges_and_rubrics() -> None:
+def test_cache_key_separates_judges_rubrics_and_tiers() -> None:
     keys = {cache_key(j, r, "p", "x") for j in ("local@1", "openai:m") for r in ("v1", "v2")}
     assert len(keys) == 4
+    assert len({cache_key("j", "r", "p", "x", tier) for tier in (None, "in", "mixed")}) == 3
     assert cache_key("j", "r", "ab", "c") != cache_key("j", "r", "a", "bc")

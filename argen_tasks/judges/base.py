@@ -16,6 +16,9 @@ Progress = Callable[[int], None]
 class JudgeRequest:
     prompt: str
     response: str
+    tier: str | None = None
+    """The prompt's tier when the caller knows it (dataset rows do); a judge may use it, since
+    whether the prompt asks for health or out-of-scope help is a fact about the prompt."""
 
 
 @dataclass(frozen=True)

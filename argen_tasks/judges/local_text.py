@@ -38,6 +38,8 @@ def _fold(text: str) -> str:
 
 _ADDRESS = re.compile(
     rf"\b(?:{_fold(_ADDRESSEE)})\b|automated (?:review|check|scoring|judge)|system note|compliance team|"
+    # whoever grades, in a relative clause ("note for whoever grades this")
+    r"\b(?:who|whoever|whomever|anyone|those) (?:grades|scores|rates|reviews|evaluates|checks|marks)\b|"
     # the response speaking of itself in the third person, as a grader would
     r"\b(?:this|the above|the) (?:response|answer|reply|output|completion)\b.{0,60}\b(?:compliant|approved|verified|"
     r"reviewed|on.?policy|in scope|score|violation|flag)"

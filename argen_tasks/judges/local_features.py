@@ -1,0 +1,110 @@
+"""What the local judge reads of a pair: sentence embeddings and word n-grams.
+
+A response is read sentence by sentence (grader notes removed first): an answer to a mixed prompt
+holds health and off-domain sentences side by side, so the features keep the strongest and the
+weakest sentence (max/min pooling) as well as the mean, and how well the response covers each
+sentence of the prompt (a health question hidden in a P.S. is one sentence of a long prompt).
+Word n-grams add what averaged embeddings blur: negations, doses, refusal phrasing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from argen_tasks.embeddings import SentenceEncoder
+from argen_tasks.judges.local_text import split_sentences, strip_grader_notes
+
+MAX_SENTENCES = 32
+"""Sentences read per response; later ones are rare in chat answers."""
+PROMPT_NGRAMS = (1, 2)
+RESPONSE_NGRAMS = (1, 3)
+
+
+@dataclass(frozen=True)
+class Vectorizers:
+    """The fitted n-gram vocabularies, stored with the heads."""
+
+    prompt: TfidfVectorizer
+    response: TfidfVectorizer
+
+
+def tfidf(ngrams: tuple[int, int], vocabulary: Sequence[str] | None = None, idf: np.ndarray | None = None) -> TfidfVectorizer:
+    vectorizer = TfidfVectorizer(ngram_range=ngrams, min_df=2, sublinear_tf=True, vocabulary=vocabulary, dtype=np.float32)
+    if idf is not None:
+        vectorizer.idf_ = idf
+    return vectorizer
+
+
+def prompt_units(prompt: str) -> list[str]:
+    sentences = split_sentences(prompt)
+    return [prompt, *sentences] if len(sentences) > 1 else [prompt]
+
+
+def response_sentences(response: str) -> list[str]:
+    return split_sentences(strip_grader_notes(response))[:MAX_SENTENCES] or [""]
+
+
+def response_text(response: str) -> str:
+    return " ".join(response_sentences(response))
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """Per pair: prompt units ``[m, d]`` (the whole prompt first) and response sentences ``[n, d]``."""
+
+    prompts: list[np.ndarray]
+    responses: list[np.ndarray]
+
+
+def embed(encoder: SentenceEncoder, pairs: Sequence[tuple[str, str]]) -> Embedded:
+    """One encoder call for the batch; a sentence shared by many pairs is embedded once."""
+    units = [prompt_units(p) for p, _ in pairs] + [response_sentences(r) for _, r in pairs]
+    texts = [text for group in units for text in group]
+    unique = {text: i for i, text in enumerate(dict.fromkeys(texts))}
+    vectors = encoder.encode(list(unique))
+    groups = [vectors[[unique[t] for t in group]] for group in units]
+    return Embedded(groups[: len(pairs)], groups[len(pairs) :])
+
+
+def prompt_dense(prompt: np.ndarray) -> np.ndarray:
+    return np.concatenate([prompt[0], prompt.max(0), prompt.min(0)])
+
+
+def pair_dense(prompt: np.ndarray, response: np.ndarray, topic: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """``topic`` maps sentence embeddings to P(health topic): it tells which prompt sentence holds the
+    health request, and whether the response sentences that cover it are about health at all."""
+    similarity = prompt @ response.T
+    coverage = similarity.max(1)
+    prompt_health = topic(prompt)
+    health_unit, other_unit = prompt_health.argmax(), prompt_health.argmin()
+    health = topic(response)
+    stats = [
+        coverage.min(), coverage.max(), similarity.mean(), len(response) / 10,
+        health.max(), health.min(), health.mean(), float(np.mean(health > 0.5)),
+        coverage[health_unit], coverage[other_unit],
+        (similarity[health_unit] * health).max(), (similarity[other_unit] * (1 - health)).max(),
+    ]  # fmt: skip
+    pooled = [response.mean(0), response.max(0), response.min(0), (response * prompt[0]).mean(0)]
+    return np.concatenate([np.asarray(stats, dtype=np.float32), *pooled, prompt_dense(prompt)])
+
+
+def prompt_features(vectorizers: Vectorizers, prompts: Sequence[str], embedded: Sequence[np.ndarray]) -> sp.csr_matrix:
+    dense = np.stack([prompt_dense(p) for p in embedded])
+    return sp.hstack([sp.csr_matrix(dense), vectorizers.prompt.transform(prompts)], format="csr")
+
+
+def pair_features(
+    vectorizers: Vectorizers,
+    topic: Callable[[np.ndarray], np.ndarray],
+    pairs: Sequence[tuple[str, str]],
+    embedded: Embedded,
+) -> sp.csr_matrix:
+    dense = np.stack([pair_dense(p, r, topic) for p, r in zip(embedded.prompts, embedded.responses)])
+    prompts = vectorizers.prompt.transform([p for p, _ in pairs])
+    responses = vectorizers.response.transform([response_text(r) for _, r in pairs])
+    return sp.hstack([sp.csr_matrix(dense), prompts, responses], format="csr")
