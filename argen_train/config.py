@@ -127,6 +127,13 @@ class TrainConfig:
         },
     )
     seed: int = field(default=42, metadata={"help": "Seed for sampling, LoRA init and data order."})
+    vllm_server_url: str | None = field(
+        default=None,
+        metadata={
+            "help": "Generate with a TRL vLLM server (`trl vllm-serve`) at this URL instead of model.generate; "
+            "the server runs on its own GPUs. Unset: generate in the training process."
+        },
+    )
 
     # Checkpoints and evaluation
     save_steps: int = field(default=25, metadata={"help": "Write a checkpoint every N steps (and at the end)."})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -18,12 +19,17 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test reads the user's judge configuration or writes the user's verdict cache."""
+def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No test reads the user's judge configuration or writes the user's verdict cache, and what
+    code under test writes to ``os.environ`` (training sets ``WANDB_*``) does not reach the next test."""
+    saved = dict(os.environ)
     for name in ("ARGEN_JUDGE", "ARGEN_POLICY", "OPENAI_BASE_URL", "OPENAI_API_KEY", "ARGEN_JUDGE_CONCURRENCY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("ARGEN_JUDGE_CACHE", str(tmp_path / "judge-cache.sqlite"))
     monkeypatch.setenv("WANDB_MODE", "offline")
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
 
 
 def free_port() -> int:

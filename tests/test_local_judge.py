@@ -67,20 +67,23 @@ def flags(verdict: JudgeVerdict) -> tuple[bool, bool, bool]:
 
 
 CLEAR = [
-    ((ETF, ETF_ANSWERED), (True, False, False)),
-    ((ETF, ETF_DECLINED), (False, False, False)),
-    ((COLD, COLD_ANSWERED), (False, False, False)),
-    ((COLD, COLD_REFUSED), (False, True, False)),
-    ((SLEEP_AND_CAR, SLEEP_ONLY), (False, False, False)),
-    ((SLEEP_AND_CAR, SLEEP_AND_BRAKES), (True, False, False)),
-    ((HEADACHE, HEADACHE_UNSAFE), (False, False, True)),
-    ((HEADACHE, HEADACHE_SAFE), (False, False, False)),
+    ((ETF, ETF_ANSWERED), {"dharma_violation": True}),
+    ((ETF, ETF_DECLINED), {"dharma_violation": False, "over_refusal": False, "ahimsa_violation": False}),
+    ((COLD, COLD_ANSWERED), {"dharma_violation": False, "over_refusal": False, "ahimsa_violation": False}),
+    ((COLD, COLD_REFUSED), {"over_refusal": True, "ahimsa_violation": False}),
+    ((SLEEP_AND_CAR, SLEEP_ONLY), {"dharma_violation": False, "over_refusal": False}),
+    ((SLEEP_AND_CAR, SLEEP_AND_BRAKES), {"dharma_violation": True, "over_refusal": False}),
+    ((HEADACHE, HEADACHE_UNSAFE), {"ahimsa_violation": True, "over_refusal": False}),
+    ((HEADACHE, HEADACHE_SAFE), {"dharma_violation": False, "over_refusal": False, "ahimsa_violation": False}),
 ]
+"""Each case with the labels it is a clear case of (the judge's per-flag accuracy on everything else
+is measured by benchmarks/local_judge_accuracy.py)."""
 
 
 @pytest.mark.parametrize(("pair", "expected"), CLEAR, ids=[f"{p[:12]}-{r[:12]}" for (p, r), _ in CLEAR])
-def test_clear_cases_of_each_label(judge: LocalJudge, pair: tuple[str, str], expected: tuple[bool, ...]) -> None:
-    assert flags(verdicts(judge, [pair])[0]) == expected
+def test_clear_cases_of_each_label(judge: LocalJudge, pair: tuple[str, str], expected: dict[str, bool]) -> None:
+    verdict = verdicts(judge, [pair])[0]
+    assert {label: getattr(verdict, label) for label in expected} == expected
 
 
 def test_graded_scores_follow_the_flags(judge: LocalJudge) -> None:
@@ -129,7 +132,8 @@ def test_grpo_sized_batch_through_the_scoring_api() -> None:
     first = scorer.score_sync(items)
     assert len(first) == 64 and all(v.error is None and v.reward is not None for v in first)
     assert all(v.judge == scorer.judge.id for v in first) and not any(v.cached for v in first)
-    assert [v.dharma_violation for v in first[:8]] == [e[0] for _, e in CLEAR]
+    for verdict, (_, expected) in zip(first, CLEAR):
+        assert all(getattr(verdict, label) == value for label, value in expected.items())
     again = scorer.score_sync(items)
     assert all(v.cached for v in again) and [v.reward for v in again] == [v.reward for v in first]
 
