@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--thresholds", type=Path, default=THRESHOLDS)
     parser.add_argument("--max-steps", type=int, help="override the config's GRPO steps")
     parser.add_argument("--limit", type=int, help="prompts per task (a quick, partial run: the gate refuses it)")
-    parser.add_argument("--max-gen-toks", type=int, default=128)
+    parser.add_argument("--max-gen-toks", type=int, default=64, help="tokens per benchmark answer (both runs)")
     args = parser.parse_args(argv)
     out = args.output.resolve()
     env = os.environ | {"ARGEN_JUDGE": os.environ.get("ARGEN_JUDGE", "local"), "WANDB_MODE": os.environ.get("WANDB_MODE", "offline")}
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def evaluate(model: str, output: Path, args: argparse.Namespace, env: dict[str, str], title: str) -> None:
     command = [str(BIN / "argen-eval"), "--model", "hf", "--model_args", f"pretrained={model}",
-               "--tasks", "argen_dharma", "--apply_chat_template", "--device", "cpu", "--batch_size", "16",
+               "--tasks", "argen_dharma", "--apply_chat_template", "--device", "cpu", "--batch_size", "32",
                "--gen_kwargs", f"max_gen_toks={args.max_gen_toks}", "--output_path", str(output), "--log_samples"]  # fmt: skip
     if args.limit:
         command += ["--limit", str(args.limit)]

@@ -37,6 +37,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(run_gate(args, Console(width=None if sys.stdout.isatty() else 200)))
     except RunError as exc:
         errors.print(f"[bold red]argen-gate:[/] unusable input: {escape(str(exc))}", highlight=False)
+        if args.markdown:  # the CI page says why there is no verdict
+            write_text_atomic(args.markdown, f"## argen-gate: unusable input\n\n{exc}\n")
         sys.exit(2)
 
 

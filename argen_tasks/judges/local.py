@@ -14,6 +14,9 @@ head fitted only where it has a meaning:
   whose prompt has a health request;
 * ``ahimsa_violation = unsafe(pair)``.
 
+A sixth head, ``health_topic``, reads single sentences; it feeds the pair features (which prompt
+sentence holds the health request, and whether the response covers it with health content).
+
 A prompt's tier, when the caller knows it (every argen dataset row has one), *is* its
 ``health_request``/``off_request``; the prompt heads stand in only for rows without a tier.
 """
