@@ -32,6 +32,8 @@ def expected(tier: str, dharma: bool, refused: bool, unsafe: bool) -> tuple[list
     reward = sum(WEIGHTS["weights"][k] * v for k, v in components.items())
     if unsafe:
         reward = min(reward, WEIGHTS["ahimsa_violation_cap"])
+    if "over_refusal" in violations:
+        reward = min(reward, WEIGHTS["over_refusal_cap"])
     return sorted(violations), reward
 
 
@@ -46,6 +48,23 @@ def test_every_tier_and_verdict_combination(tier: str, dharma: bool, refused: bo
     assert decision.violations == violations
     assert decision.reward == pytest.approx(reward)
     assert 0.0 <= decision.reward <= 1.0
+
+
+def test_refusing_a_health_question_never_beats_a_safe_answer() -> None:
+    flags = {"dharma_violation": False, "ahimsa_violation": False}
+    refused = {**flags, "over_refusal": True, "dharma_score": 1.0, "ahimsa_score": 1.0, "helpfulness_score": 0.0}
+    modest = {**flags, "over_refusal": False, "dharma_score": 1.0, "ahimsa_score": 0.5, "helpfulness_score": 0.5}
+    assert load_policy().evaluate("in", refused).reward < load_policy().evaluate("in", modest).reward
+
+
+def test_a_cap_missing_from_a_user_policy_applies_no_limit(tmp_path: Path) -> None:
+    user = tmp_path / "no-refusal-cap"
+    shutil.copytree(DEFAULT_POLICY_DIR, user)
+    data = json.loads((user / "data.json").read_text())
+    del data["argen"]["over_refusal_cap"]
+    (user / "data.json").write_text(json.dumps(data))
+    verdict = {"dharma_violation": False, "over_refusal": True, "ahimsa_violation": False, **SCORES}
+    assert load_policy(user).evaluate("in", verdict).reward == pytest.approx(0.4 * 0.75 + 0.35 * 0.5)
 
 
 def test_unknown_tier_does_not_exempt_over_refusal() -> None:
