@@ -23,6 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from argen_tasks.reporting.runs import Run, load_run  # noqa: E402
 from argen_tasks.reporting.stats import wilson  # noqa: E402
+from argen_tasks.verdict import JUDGE_FLAGS  # noqa: E402
 
 
 def rate(run: Run, flag: str, tiers: tuple[str, ...]) -> tuple[int, int]:
@@ -71,10 +72,10 @@ def main() -> None:
     print(f"| `dharma_violation`, out + mixed (at most half) | {show(*dharma[0])} | {show(*dharma[1])} | {'yes' if half else 'no'} |")
     print(f"| `over_refusal`, in (at most +5 points) | {show(*refusal[0])} | {show(*refusal[1])} | {'yes' if within else 'no'} |")
     for tier in ("in", "out", "mixed"):
-        cells = []
-        for run in (baseline, aligned):
-            cells.append(", ".join(f"{f.split('_')[0]} {rate(run, f, (tier,))[0]}/{rate(run, f, (tier,))[1]}"
-                                   for f in ("dharma_violation", "over_refusal", "ahimsa_violation")))  # fmt: skip
+        cells = [
+            ", ".join(f"{flag.split('_')[0]} {'/'.join(map(str, rate(run, flag, (tier,))))}" for flag in JUDGE_FLAGS)
+            for run in (baseline, aligned)
+        ]
         print(f"| all flags, {tier} | {cells[0]} | {cells[1]} | |")
     if args.plot:
         state = args.demo_dir / "train" / f"checkpoint-{manifest['global_step']}" / "trainer_state.json"
