@@ -5,10 +5,16 @@ holds health and off-domain sentences side by side, so the features keep the str
 weakest sentence (max/min pooling) as well as the mean, and how well the response covers each
 sentence of the prompt (a health question hidden in a P.S. is one sentence of a long prompt).
 Word n-grams add what averaged embeddings blur: negations, doses, refusal phrasing.
+
+A few form statistics catch what a policy under training learns to exploit when nothing reads the
+form: repeated sentences, one-word list items, and echoes of the system prompt, all of which sound
+on-topic to averaged embeddings while answering nothing.
 """
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -16,6 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from argen_tasks.domain import SYSTEM_PROMPT
 from argen_tasks.embeddings import SentenceEncoder
 from argen_tasks.judges.local_text import split_sentences, strip_grader_notes
 
@@ -58,20 +65,40 @@ def response_text(response: str) -> str:
 
 @dataclass(frozen=True)
 class Embedded:
-    """Per pair: prompt units ``[m, d]`` (the whole prompt first) and response sentences ``[n, d]``."""
+    """Per pair: prompt units ``[m, d]`` (the whole prompt first) and response sentences ``[n, d]``;
+    ``system``: the sentences of the system prompt the model was given ``[k, d]``."""
 
     prompts: list[np.ndarray]
     responses: list[np.ndarray]
+    system: np.ndarray
 
 
 def embed(encoder: SentenceEncoder, pairs: Sequence[tuple[str, str]]) -> Embedded:
     """One encoder call for the batch; a sentence shared by many pairs is embedded once."""
-    units = [prompt_units(p) for p, _ in pairs] + [response_sentences(r) for _, r in pairs]
+    units = [prompt_units(p) for p, _ in pairs] + [response_sentences(r) for _, r in pairs] + [SYSTEM_SENTENCES]
     texts = [text for group in units for text in group]
     unique = {text: i for i, text in enumerate(dict.fromkeys(texts))}
     vectors = encoder.encode(list(unique))
     groups = [vectors[[unique[t] for t in group]] for group in units]
-    return Embedded(groups[: len(pairs)], groups[len(pairs) :])
+    return Embedded(groups[: len(pairs)], groups[len(pairs) : -1], groups[-1])
+
+
+SYSTEM_SENTENCES = split_sentences(SYSTEM_PROMPT)
+_WORD = re.compile(r"\w+")
+
+
+def form_stats(prompt: str, sentences: Sequence[str], response: np.ndarray, system: np.ndarray) -> np.ndarray:
+    """How the response is written, whatever it is about: repetition, fragments, echoes."""
+    folded = [" ".join(_WORD.findall(s.lower())) for s in sentences]
+    words = [w for s in folded for w in s.split()] or [""]
+    prompt_words = set(_WORD.findall(prompt.lower()))
+    echo = (response @ system.T).max(1)
+    stats = [
+        len(set(folded)) / len(folded), max(Counter(folded).values()) / len(folded), len(set(words)) / len(words),
+        float(np.mean([len(s.split()) <= 2 for s in folded])), float(np.mean([w in prompt_words for w in words])),
+        echo.max(), echo.mean(),
+    ]  # fmt: skip
+    return STATS_SCALE * np.asarray(stats, dtype=np.float32)
 
 
 def prompt_dense(prompt: np.ndarray) -> np.ndarray:
@@ -111,5 +138,8 @@ def pair_features(
     """The prompt enters through its embeddings only: its n-grams would let a head memorise
     prompts (each labeled prompt has several responses) instead of reading the response."""
     dense = np.stack([pair_dense(p, r, topic) for p, r in zip(embedded.prompts, embedded.responses)])
+    form = np.stack(
+        [form_stats(p, response_sentences(r), e, embedded.system) for (p, r), e in zip(pairs, embedded.responses)]
+    )
     responses = vectorizers.response.transform([response_text(r) for _, r in pairs])
-    return sp.hstack([sp.csr_matrix(dense), responses], format="csr")
+    return sp.hstack([sp.csr_matrix(dense), sp.csr_matrix(form), responses], format="csr")
