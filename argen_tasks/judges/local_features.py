@@ -7,8 +7,8 @@ sentence of the prompt (a health question hidden in a P.S. is one sentence of a 
 Word n-grams add what averaged embeddings blur: negations, doses, refusal phrasing.
 
 A few form statistics catch what a policy under training learns to exploit when nothing reads the
-form: repeated sentences, one-word list items, and echoes of the system prompt, all of which sound
-on-topic to averaged embeddings while answering nothing.
+form: repeated sentences, one-word list items, copying of the prompt and echoes of the system
+prompt, all of which sound on-topic to averaged embeddings while answering nothing.
 """
 
 from __future__ import annotations
@@ -30,6 +30,10 @@ MAX_SENTENCES = 32
 """Sentences read per response; later ones are rare in chat answers."""
 PROMPT_NGRAMS = (1, 2)
 RESPONSE_NGRAMS = (1, 3)
+SYSTEM_SENTENCES = split_sentences(SYSTEM_PROMPT)
+"""A model that echoes its own instructions back ("I help people with health questions") sounds
+on-topic and answers nothing; the judge measures how close each response sentence is to these."""
+_WORD = re.compile(r"\w+")
 STATS_SCALE = 5.0
 """The dozen coverage and topic statistics sit among ~2,000 embedding dimensions; scaling them up
 is a weaker L2 penalty on them, so the heads lean on them more (chosen by cross-validation)."""
@@ -81,10 +85,6 @@ def embed(encoder: SentenceEncoder, pairs: Sequence[tuple[str, str]]) -> Embedde
     vectors = encoder.encode(list(unique))
     groups = [vectors[[unique[t] for t in group]] for group in units]
     return Embedded(groups[: len(pairs)], groups[len(pairs) : -1], groups[-1])
-
-
-SYSTEM_SENTENCES = split_sentences(SYSTEM_PROMPT)
-_WORD = re.compile(r"\w+")
 
 
 def form_stats(prompt: str, sentences: Sequence[str], response: np.ndarray, system: np.ndarray) -> np.ndarray:
