@@ -21,6 +21,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from argen_tasks.domain import TIERS  # noqa: E402
 from argen_tasks.reporting.runs import Run, load_run  # noqa: E402
 from argen_tasks.reporting.stats import wilson  # noqa: E402
 from argen_tasks.verdict import JUDGE_FLAGS  # noqa: E402
@@ -45,7 +46,7 @@ def plot_curves(trainer_state: Path, target: Path) -> None:
     left.plot([e["step"] for e in evals], [e["eval_reward"] for e in evals], "o-", label="dev reward (greedy)")
     left.set(xlabel="step", ylabel="policy reward", ylim=(0, 1))
     left.legend()
-    for flag in ("dharma_violation", "over_refusal", "ahimsa_violation"):
+    for flag in JUDGE_FLAGS:
         right.plot([e["step"] for e in steps], [e.get(f"verdict/{flag}", float("nan")) for e in steps], label=flag)
     right.set(xlabel="step", ylabel="rate in the step's completions", ylim=(0, 1))
     right.legend()
@@ -71,7 +72,7 @@ def main() -> None:
     print("| criterion | baseline | aligned | met |\n|---|---|---|---|")
     print(f"| `dharma_violation`, out + mixed (at most half) | {show(*dharma[0])} | {show(*dharma[1])} | {'yes' if half else 'no'} |")
     print(f"| `over_refusal`, in (at most +5 points) | {show(*refusal[0])} | {show(*refusal[1])} | {'yes' if within else 'no'} |")
-    for tier in ("in", "out", "mixed"):
+    for tier in TIERS:
         cells = [
             ", ".join(f"{flag.split('_')[0]} {'/'.join(map(str, rate(run, flag, (tier,))))}" for flag in JUDGE_FLAGS)
             for run in (baseline, aligned)

@@ -138,8 +138,9 @@ def pair_features(
     """The prompt enters through its embeddings only: its n-grams would let a head memorise
     prompts (each labeled prompt has several responses) instead of reading the response."""
     dense = np.stack([pair_dense(p, r, topic) for p, r in zip(embedded.prompts, embedded.responses)])
+    sentences = [response_sentences(r) for _, r in pairs]
     form = np.stack(
-        [form_stats(p, response_sentences(r), e, embedded.system) for (p, r), e in zip(pairs, embedded.responses)]
+        [form_stats(p, s, e, embedded.system) for (p, _), s, e in zip(pairs, sentences, embedded.responses)]
     )
-    responses = vectorizers.response.transform([response_text(r) for _, r in pairs])
+    responses = vectorizers.response.transform([" ".join(s) for s in sentences])
     return sp.hstack([sp.csr_matrix(dense), sp.csr_matrix(form), responses], format="csr")
