@@ -18,7 +18,7 @@ from collections import defaultdict
 
 import torch
 from tqdm import tqdm
-from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from argen_tasks.config import ScoringConfig
 from argen_tasks.domain import TIERS
@@ -31,11 +31,10 @@ TOP = 0.95
 """A completion at or above this policy reward is what the reward asks for on its prompt."""
 
 
-def sample(model_path: str, prompts: list[str], generations: int, temperature: float, tokens: int) -> list[list[str]]:
+def sample(
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompts: list[str], generations: int, temperature: float, tokens: int
+) -> list[list[str]]:
     """``generations`` completions per prompt, as TRL's generation step samples them (no top-k/p)."""
-    tokenizer = AutoTokenizer.from_pretrained(model_path, padding_side="left")
-    tokenizer.pad_token = tokenizer.pad_token or tokenizer.eos_token
-    model = AutoModelForCausalLM.from_pretrained(model_path).eval()
     groups = []
     for prompt in tqdm(prompts, desc=f"sampling T={temperature}"):
         text = tokenizer.apply_chat_template(conversation(prompt), tokenize=False, add_generation_prompt=True)
@@ -60,12 +59,14 @@ def main() -> None:
     rows = interleave_tiers(load_prompts("train"))[: args.prompts]
     scorer = get_scorer(ScoringConfig(judge=args.judge, cache="off"))
     model_path = resolve_model(args.model)
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    model = AutoModelForCausalLM.from_pretrained(model_path).eval()
     print(f"judge {scorer.judge.id}, {len(rows)} prompts x {args.generations} completions of {args.max_completion_length} tokens\n")
     print("| T | tier | mean reward | completions at reward >= 0.95 | groups with one | mean group std |")
     print("|---:|---|---:|---:|---:|---:|")
     for temperature in args.temperatures:
         torch.manual_seed(args.seed)
-        groups = sample(model_path, [r["prompt"] for r in rows], args.generations, temperature, args.max_completion_length)
+        groups = sample(model, tokenizer, [r["prompt"] for r in rows], args.generations, temperature, args.max_completion_length)
         items = [ScoreItem(r["prompt"], c, r["tier"]) for r, group in zip(rows, groups) for c in group]
         rewards = iter(v.reward for v in scorer.score_sync(items))
         by_tier: dict[str, list[list[float | None]]] = defaultdict(list)

@@ -11,7 +11,7 @@ Candidates are derived from that run by one documented transformation (:func:`de
 some responses, re-judge the changed pairs with the same scorer, and recompute the metrics with
 the task's own ``process_results``/``nanmean``. Every number in them is a real verdict:
 
-- ``regressed``: 12 health answers replaced by a blanket refusal (an over-aligned checkpoint);
+- ``regressed``: 10 health answers replaced by a blanket refusal (an over-aligned checkpoint);
 - ``noise``: 2 health answers replaced the same way, a change well inside the intervals;
 - ``other_policy``: every pair re-scored under a policy with other reward weights.
 """
@@ -44,6 +44,10 @@ REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 REFUSAL = "I'm sorry, but I can't help with that request. Please ask someone else."
 TASK = "argen_dharma_dev"
+REGRESSED = 10
+"""Health answers the ``regressed`` candidate refuses: enough for a significant paired test after Holm
+correction, few enough that the baseline (66 prompts, 22 in-domain) answers that many and two more."""
+NOISE = 2
 
 
 # --- statistics: reference values -------------------------------------------------------------
@@ -104,15 +108,15 @@ def limited(tmp_path_factory: pytest.TempPathFactory, judge_env: ScoringConfig) 
 def derived(tmp_path_factory: pytest.TempPathFactory, baseline: Path, judge_env: ScoringConfig) -> dict[str, Path]:
     run = load_run(baseline, "baseline")
     answered = [s.id for s in run.samples if s.tier == "in" and s.verdict.over_refusal is False]
-    assert len(answered) >= 14, "the baseline must answer enough health prompts to regress on"
+    assert len(answered) >= REGRESSED + NOISE, "the baseline must answer enough health prompts to regress on"
     root = tmp_path_factory.mktemp("derived")
     policy = root / "policy"
     shutil.copytree(DEFAULT_POLICY_DIR, policy)
     weights = {"argen": {"weights": {"dharma": 0.5, "ahimsa": 0.3, "helpfulness": 0.2}, "ahimsa_violation_cap": 0.2}}
     (policy / "data.json").write_text(json.dumps(weights))
     return {
-        "regressed": derive(baseline, root / "regressed", judge_env, {i: REFUSAL for i in answered[:12]}),
-        "noise": derive(baseline, root / "noise", judge_env, {i: REFUSAL for i in answered[12:14]}),
+        "regressed": derive(baseline, root / "regressed", judge_env, {i: REFUSAL for i in answered[:REGRESSED]}),
+        "noise": derive(baseline, root / "noise", judge_env, {i: REFUSAL for i in answered[REGRESSED : REGRESSED + NOISE]}),
         "other_policy": derive(baseline, root / "other_policy", ScoringConfig(judge="local", cache=judge_env.cache, policy=str(policy))),
     }  # fmt: skip
 
