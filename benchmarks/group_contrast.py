@@ -62,7 +62,7 @@ def main() -> None:
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     model = AutoModelForCausalLM.from_pretrained(model_path).eval()
     print(f"judge {scorer.judge.id}, {len(rows)} prompts x {args.generations} completions of {args.max_completion_length} tokens\n")
-    print("| T | tier | mean reward | completions at reward >= 0.95 | groups with one | mean group std |")
+    print(f"| T | tier | mean reward | completions at reward >= {TOP} | groups with one | mean group std |")
     print("|---:|---|---:|---:|---:|---:|")
     for temperature in args.temperatures:
         torch.manual_seed(args.seed)

@@ -33,6 +33,7 @@ from argen_tasks.judges.local_features import (
     embed,
     pair_features,
     prompt_features,
+    response_sentences,
     response_text,
     tfidf,
 )
@@ -78,7 +79,7 @@ def fit(encoder: SentenceEncoder, rows: list[dict], prompts: list[dict]) -> Loca
     prompt_rows = list({r["prompt"]: r for r in [*rows, *prompts]}.values())
     vectorizers = Vectorizers(
         prompt=tfidf(PROMPT_NGRAMS).fit([r["prompt"] for r in prompt_rows]),
-        response=tfidf(RESPONSE_NGRAMS).fit([response_text(r["response"]) for r in rows]),
+        response=tfidf(RESPONSE_NGRAMS).fit([response_text(response_sentences(r["response"])) for r in rows]),
     )
     embedded = embed(encoder, [(r["prompt"], "") for r in prompt_rows])
     single = [(units, r["tier"] == "in") for units, r in zip(embedded.prompts, prompt_rows) if r["tier"] != "mixed"]

@@ -63,8 +63,10 @@ def response_sentences(response: str) -> list[str]:
     return split_sentences(strip_grader_notes(response))[:MAX_SENTENCES] or [""]
 
 
-def response_text(response: str) -> str:
-    return " ".join(response_sentences(response))
+def response_text(sentences: list[str]) -> str:
+    """What the response n-grams read: the sentences of :func:`response_sentences`, so grader notes
+    and text past the sentence cap never reach the n-gram heads."""
+    return " ".join(sentences)
 
 
 @dataclass(frozen=True)
@@ -142,5 +144,5 @@ def pair_features(
     form = np.stack(
         [form_stats(p, s, e, embedded.system) for (p, _), s, e in zip(pairs, sentences, embedded.responses)]
     )
-    responses = vectorizers.response.transform([" ".join(s) for s in sentences])
+    responses = vectorizers.response.transform([response_text(s) for s in sentences])
     return sp.hstack([sp.csr_matrix(dense), sp.csr_matrix(form), responses], format="csr")
