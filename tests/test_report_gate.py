@@ -44,10 +44,11 @@ REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 REFUSAL = "I'm sorry, but I can't help with that request. Please ask someone else."
 TASK = "argen_dharma_dev"
-REGRESSED = 10
+REGRESSED = 9
 """Health answers the ``regressed`` candidate refuses: enough for a significant paired test after Holm
-correction, few enough that the baseline (66 prompts, 22 in-domain) answers that many and two more."""
-NOISE = 2
+correction, few enough that the baseline (66 prompts, 22 in-domain, about half of them answered in the
+judge's reading) answers that many and one more."""
+NOISE = 1
 
 
 # --- statistics: reference values -------------------------------------------------------------
