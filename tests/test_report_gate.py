@@ -11,8 +11,8 @@ Candidates are derived from that run by one documented transformation (:func:`de
 some responses, re-judge the changed pairs with the same scorer, and recompute the metrics with
 the task's own ``process_results``/``nanmean``. Every number in them is a real verdict:
 
-- ``regressed``: 10 health answers replaced by a blanket refusal (an over-aligned checkpoint);
-- ``noise``: 2 health answers replaced the same way, a change well inside the intervals;
+- ``regressed``: ``REGRESSED`` health answers replaced by a blanket refusal (an over-aligned checkpoint);
+- ``noise``: ``NOISE`` further health answers replaced the same way, a change well inside the intervals;
 - ``other_policy``: every pair re-scored under a policy with other reward weights.
 """
 
@@ -184,7 +184,7 @@ def test_a_real_run_loads_with_its_provenance(baseline: Path) -> None:
 @pytest.mark.slow
 def test_gate_fails_a_known_regression(baseline: Path, derived: dict[str, Path], thresholds: Path, tmp_path: Path) -> None:
     regressed = load_run(derived["regressed"], "candidate")
-    assert compare(load_run(baseline, "baseline"), regressed, "in", "over_refusal").worse >= 8, "the judge must flag refusals"
+    assert compare(load_run(baseline, "baseline"), regressed, "in", "over_refusal").worse >= REGRESSED - 1, "the judge must flag refusals"
     gate = cli("argen-gate", derived["regressed"], "--baseline", baseline, "--thresholds", thresholds, "--markdown", tmp_path / "gate.md")
     assert gate.returncode == 1, gate.stdout + gate.stderr
     failing = [line for line in gate.stdout.splitlines() if "FAIL" in line and "regression" in line]
