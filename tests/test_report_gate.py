@@ -134,7 +134,7 @@ def derive(baseline: Path, out: Path, config: ScoringConfig, responses: dict[str
     target = out / baseline.parent.name
     target.mkdir(parents=True)
     scorer = get_scorer(config)
-    tasks = [task for task, config in results["configs"].items() if "argen" in config["metadata"]]
+    tasks = [task for task, task_config in results["configs"].items() if "argen" in task_config["metadata"]]
     rescore_all = scorer.provenance["policy_hash"] != results["configs"][tasks[0]]["metadata"]["argen"]["policy_hash"]
     rows = {task: [json.loads(line) for line in (baseline.parent / f"samples_{task}_{stamp}.jsonl").open()] for task in tasks}
     todo = [row for task in tasks for row in rows[task] if rescore_all or row["doc"]["id"] in responses]
