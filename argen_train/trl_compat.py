@@ -1,12 +1,14 @@
-"""A plain-PyTorch stand-in for TRL 1.15's Triton log-probability kernel, for machines without Triton.
+"""Per-token log-probabilities for TRL 1.15's fused LM head on every device, Triton or not.
 
 TRL 1.15's GRPOTrainer computes every per-token log-probability through a "fused LM head" whose
-only implementation (``trl.kernels.ChunkedLogProbFunction``) is a Triton kernel. Where Triton is
-missing, as with every CPU-only torch build, TRL leaves ``trl.trainer.utils._ChunkedLogProbFunction``
-as ``None`` and the first training step fails with ``'NoneType' object has no attribute 'apply'``.
-:func:`install` puts :class:`TorchLogProbs` in its place in that case only; with Triton present
-(the GPU machines) TRL's kernel is used untouched. trl is pinned (==1.15.0), and the test suite
-checks this function against a direct ``log_softmax``, so a TRL change cannot slip through.
+only implementation (``trl.kernels.ChunkedLogProbFunction``) is a Triton kernel, and it calls that
+kernel whatever device the tensors are on. Two setups break: a CPU-only torch build has no Triton,
+so TRL leaves ``trl.trainer.utils._ChunkedLogProbFunction`` as ``None`` and the first step fails
+with ``'NoneType' object has no attribute 'apply'``; a CUDA build training on CPU (no GPU visible)
+has Triton, and the kernel fails on CPU tensors ("0 active drivers"). :func:`install` puts a
+:class:`DeviceDispatch` in its place: TRL's kernel, untouched, for accelerator tensors, and
+:class:`TorchLogProbs` for the rest. trl is pinned (==1.15.0), and the test suite checks the
+stand-in against a direct ``log_softmax``, so a TRL change cannot slip through.
 
 The stand-in materialises the ``[tokens, vocab]`` logits, which is fine at CPU scale.
 """
@@ -49,11 +51,26 @@ class TorchLogProbs:
         return logprobs, entropy, log_sum_sq_probs, mean_logits, is_top1
 
 
-def install() -> bool:
-    """Use :class:`TorchLogProbs` if TRL found no Triton kernel; return whether it was installed."""
+KERNEL_DEVICES = ("cuda", "xpu")
+"""Devices TRL's Triton kernel runs on (those of ``trl.trainer.utils._supports_trl_loss_kernel``)."""
+
+
+class DeviceDispatch:
+    """Same call as ``ChunkedLogProbFunction.apply``: TRL's kernel where it can run, else :class:`TorchLogProbs`."""
+
+    def __init__(self, kernel: type | None) -> None:
+        self.kernel = kernel
+
+    def apply(self, hidden: torch.Tensor, *args: object) -> Outputs:
+        if self.kernel is not None and hidden.device.type in KERNEL_DEVICES:
+            return self.kernel.apply(hidden, *args)
+        return TorchLogProbs.apply(hidden, *args)  # type: ignore[arg-type]
+
+
+def install() -> DeviceDispatch:
+    """Route TRL's fused LM head through :class:`DeviceDispatch` (once per process)."""
     from trl.trainer import utils
 
-    if utils._ChunkedLogProbFunction is not None:
-        return False
-    utils._ChunkedLogProbFunction = TorchLogProbs
-    return True
+    if not isinstance(utils._ChunkedLogProbFunction, DeviceDispatch):
+        utils._ChunkedLogProbFunction = DeviceDispatch(utils._ChunkedLogProbFunction)
+    return utils._ChunkedLogProbFunction

@@ -92,10 +92,14 @@ def test_labeled_set_has_hard_cases() -> None:
     assert any(r["tier"] == "out" and not r["dharma_violation"] for r in rows)
 
 
-def test_heldout_split_is_stable_and_keeps_prompts_together() -> None:
+def test_heldout_split_is_stable_and_keeps_prompts_together(splits: dict[str, list[dict]]) -> None:
+    # Labeled rows added since the split was fixed were written for training-side prompts on purpose, so
+    # the hash's quarter is checked on prompts that were not chosen by side: the GRPO prompt splits.
+    prompts = [row["prompt"] for rows in splits.values() for row in rows]
+    heldout = sum(labeled_split(prompt) == "heldout" for prompt in prompts)
+    assert 0.15 < heldout / len(prompts) < 0.35, heldout
     rows = load_labeled()
-    sides = Counter(labeled_split(r["prompt"]) for r in rows)
-    assert 0.15 < sides["heldout"] / len(rows) < 0.35, sides
+    assert len({r["prompt"] for r in rows if labeled_split(r["prompt"]) == "heldout"}) >= 150
     by_prompt: dict[str, set[str]] = {}
     for row in rows:
         by_prompt.setdefault(row["prompt"], set()).add(labeled_split(row["prompt"]))

@@ -3,8 +3,9 @@
 Session fixtures evaluate the embedded SmolLM2 through ``argen-eval`` (lm-eval's own CLI, the path
 ``argen-report`` takes for a model) with the embedded judge, twice:
 
-- ``baseline``: ``argen_dharma_dev``, 66 prompts of all three tiers, no ``--limit`` (the gate
-  refuses partial runs); the 162-prompt test split takes too long on a shared 2-core machine;
+- ``baseline``: ``argen_dharma``, the 162-prompt test split of all three tiers, no ``--limit`` (the gate
+  refuses partial runs); the 66-prompt dev split holds too few health answers that a 135M model gets
+  judged as answering (7 of 22) to regress on;
 - ``limited``: ``argen_dharma --limit 2``, the group of three tasks, which the gate must refuse.
 
 Candidates are derived from that run by one documented transformation (:func:`derive`): replace
@@ -43,10 +44,11 @@ from argen_tasks.verdict import METRICS
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 REFUSAL = "I'm sorry, but I can't help with that request. Please ask someone else."
-TASK = "argen_dharma_dev"
+TASK = "argen_dharma"
+"""The test split's group: one samples file per tier task (``argen_dharma_in`` ...)."""
 REGRESSED = 9
 """Health answers the ``regressed`` candidate refuses: enough for a significant paired test after Holm
-correction, few enough that the baseline (66 prompts, 22 in-domain, about half of them answered in the
+correction, few enough that the baseline (54 in-domain prompts, about a third of them answered in the
 judge's reading) answers that many and one more."""
 NOISE = 1
 
@@ -132,20 +134,25 @@ def derive(baseline: Path, out: Path, config: ScoringConfig, responses: dict[str
     target = out / baseline.parent.name
     target.mkdir(parents=True)
     scorer = get_scorer(config)
-    rescore_all = scorer.provenance["policy_hash"] != results["configs"][TASK]["metadata"]["argen"]["policy_hash"]
-    rows = [json.loads(line) for line in (baseline.parent / f"samples_{TASK}_{stamp}.jsonl").open()]
-    todo = [row for row in rows if rescore_all or row["doc"]["id"] in responses]
+    tasks = [task for task, task_config in results["configs"].items() if "argen" in task_config["metadata"]]
+    rescore_all = scorer.provenance["policy_hash"] != results["configs"][tasks[0]]["metadata"]["argen"]["policy_hash"]
+    rows = {task: [json.loads(line) for line in (baseline.parent / f"samples_{task}_{stamp}.jsonl").open()] for task in tasks}
+    todo = [row for task in tasks for row in rows[task] if rescore_all or row["doc"]["id"] in responses]
     for row in todo:
         row["resps"] = [[responses.get(row["doc"]["id"], row["resps"][0][0])]]
     verdicts = scorer.score_sync([ScoreItem(r["doc"]["prompt"], r["resps"][0][0], r["doc"]["tier"]) for r in todo])
     for row, verdict in zip(todo, verdicts):
         row["filtered_resps"] = [verdict.to_json()]
         row |= process_results(row["doc"], row["filtered_resps"])
+    for task in tasks:
+        results["configs"][task]["metadata"]["argen"] |= scorer.provenance
+        (target / f"samples_{task}_{stamp}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[task]))
+    every = [row for task in tasks for row in rows[task]]
     for metric in METRICS:
-        results["results"][TASK][f"{metric},judge"] = nanmean([row[metric] for row in rows])
-    results["configs"][TASK]["metadata"]["argen"] |= scorer.provenance
+        for task in tasks:
+            results["results"][task][f"{metric},judge"] = nanmean([row[metric] for row in rows[task]])
+        results["results"][TASK][f"{metric},judge"] = nanmean([row[metric] for row in every])  # the group, by size
     (target / baseline.name).write_text(json.dumps(results))
-    (target / f"samples_{TASK}_{stamp}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     return target / baseline.name
 
 
@@ -176,7 +183,7 @@ def test_shipped_thresholds_and_workflow_are_valid() -> None:
 def test_a_real_run_loads_with_its_provenance(baseline: Path) -> None:
     run = load_run(baseline.parent.parent, "baseline")  # the output dir is enough
     assert run.results_path == baseline and run.limit is None and run.metrics == METRICS
-    assert run.provenance.judge.startswith("local@") and len(run.samples) == 66 and run.tiers() == ("in", "out", "mixed")
+    assert run.provenance.judge.startswith("local@") and len(run.samples) == 162 and run.tiers() == ("in", "out", "mixed")
     assert run.judge_seconds and run.judge_seconds > 0 and run.generation_seconds and run.generation_seconds > 0
     assert all(s.response and s.verdict.error is None for s in run.samples)
 
@@ -233,7 +240,7 @@ def test_a_limited_run_is_read_but_refused_by_the_gate(limited: Path, baseline: 
 @pytest.mark.slow
 def test_gate_refuses_a_missing_metric_and_bad_thresholds(baseline: Path, tmp_path: Path) -> None:
     results = json.loads(baseline.read_text())
-    del results["results"][TASK]["reward,judge"]
+    del results["results"]["argen_dharma_in"]["reward,judge"]
     stripped = tmp_path / baseline.parent.name
     shutil.copytree(baseline.parent, stripped)
     (stripped / baseline.name).write_text(json.dumps(results))

@@ -178,14 +178,39 @@ def test_torch_log_probs_match_log_softmax() -> None:
     assert all(x is None for x in only_logprobs[1:])
 
 
-def test_trl_fallback_installed_only_without_triton() -> None:
+def test_trl_kernel_runs_on_accelerator_tensors_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CUDA torch build training on CPU has Triton, and TRL's kernel fails on CPU tensors."""
     from trl.trainer import utils
 
     from argen_train import trl_compat
 
-    has_triton = importlib.util.find_spec("triton") is not None
-    trl_compat.install()
-    assert (utils._ChunkedLogProbFunction is trl_compat.TorchLogProbs) is not has_triton
+    class TritonKernelWithoutGpu:
+        @staticmethod
+        def apply(*args: object) -> None:
+            raise RuntimeError("0 active drivers")
+
+    monkeypatch.setattr(utils, "_ChunkedLogProbFunction", TritonKernelWithoutGpu)
+    dispatch = trl_compat.install()
+    assert utils._ChunkedLogProbFunction is dispatch and dispatch.kernel is TritonKernelWithoutGpu
+    assert trl_compat.install() is dispatch
+    torch.manual_seed(0)
+    hidden, weight, targets = torch.randn(5, 8), torch.randn(30, 8), torch.randint(0, 30, (5,))
+    args = (None, targets, 1.0, 4096, None, 1.0, ())
+    torch.testing.assert_close(
+        dispatch.apply(hidden, weight, *args)[0], trl_compat.TorchLogProbs.apply(hidden, weight, *args)[0]
+    )
+    monkeypatch.setattr(trl_compat, "KERNEL_DEVICES", ("meta",))
+    with pytest.raises(RuntimeError, match="0 active drivers"):
+        dispatch.apply(hidden.to("meta"), weight.to("meta"), *args)
+
+
+def test_trl_without_triton_gets_the_torch_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    from trl.trainer import utils
+
+    from argen_train import trl_compat
+
+    monkeypatch.setattr(utils, "_ChunkedLogProbFunction", None)
+    assert trl_compat.install().kernel is None
 
 
 def test_reward_phase_takes_one_judge_latency(tmp_path: Path) -> None:
