@@ -15,6 +15,8 @@ The stand-in materialises the ``[tokens, vocab]`` logits, which is fine at CPU s
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 OPTIONAL_OUTPUTS = ("entropy", "log_sum_sq_probs", "mean_logits", "is_top1")
@@ -61,10 +63,10 @@ class DeviceDispatch:
     def __init__(self, kernel: type | None) -> None:
         self.kernel = kernel
 
-    def apply(self, hidden: torch.Tensor, *args: object) -> Outputs:
+    def apply(self, hidden: torch.Tensor, *args: Any) -> Outputs:
         if self.kernel is not None and hidden.device.type in KERNEL_DEVICES:
             return self.kernel.apply(hidden, *args)
-        return TorchLogProbs.apply(hidden, *args)  # type: ignore[arg-type]
+        return TorchLogProbs.apply(hidden, *args)
 
 
 def install() -> DeviceDispatch:
