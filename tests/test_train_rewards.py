@@ -210,7 +210,11 @@ def test_trl_without_triton_gets_the_torch_path(monkeypatch: pytest.MonkeyPatch)
     from argen_train import trl_compat
 
     monkeypatch.setattr(utils, "_ChunkedLogProbFunction", None)
-    assert trl_compat.install().kernel is None
+    dispatch = trl_compat.install()
+    assert dispatch.kernel is None
+    hidden, weight, targets = torch.randn(4, 8), torch.randn(20, 8), torch.randint(0, 20, (4,))
+    logprobs = dispatch.apply(hidden, weight, None, targets, 1.0, 4096, None, 1.0, ())[0]
+    torch.testing.assert_close(logprobs, torch.log_softmax(hidden @ weight.T, -1)[torch.arange(4), targets])
 
 
 def test_reward_phase_takes_one_judge_latency(tmp_path: Path) -> None:
