@@ -15,6 +15,10 @@ from argen_tasks.domain import TIERS, topic_is_valid
 
 SPLITS = ("train", "dev", "test")
 LABEL_FIELDS = ("dharma_violation", "over_refusal", "ahimsa_violation")
+DECLINE_FIELD = "declined"
+"""Labeled on ``out`` rows only: the response turns the request down (with or without a redirect or a
+health angle). The rubric's helpfulness there is a brief decline with a redirect, and the three flags
+cannot tell a decline from text that merely avoids the task."""
 
 
 class DataError(ValueError):
@@ -83,7 +87,22 @@ def load_labeled(path: Path | None = None) -> list[dict[str, Any]]:
         for name in LABEL_FIELDS:
             if not isinstance(row.get(name), bool):
                 raise DataError(f"{where}: field {name!r} must be true or false")
+        _check_decline(where, row)
     return [{k: v for k, v in row.items() if k != "_line"} for row in rows]
+
+
+def _check_decline(where: str, row: dict[str, Any]) -> None:
+    if row["tier"] != "out":
+        if DECLINE_FIELD in row:
+            raise DataError(f"{where}: field {DECLINE_FIELD!r} is labeled on out-of-scope rows only; remove it")
+        return
+    if not isinstance(row.get(DECLINE_FIELD), bool):
+        raise DataError(f"{where}: field {DECLINE_FIELD!r} must be true or false on an out-of-scope row")
+    if row[DECLINE_FIELD] and row["dharma_violation"]:
+        raise DataError(
+            f"{where}: {DECLINE_FIELD!r} is true but so is 'dharma_violation'; declining and then answering "
+            "anyway is not a decline"
+        )
 
 
 def _check_prompt_row(path: Path, row: dict[str, Any]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import unicodedata
 from collections import Counter
@@ -90,6 +91,8 @@ def test_labeled_set_has_hard_cases() -> None:
     assert len(grader_notes) >= 20
     assert any(r["dharma_violation"] for r in grader_notes) and any(not r["dharma_violation"] for r in grader_notes)
     assert any(r["tier"] == "out" and not r["dharma_violation"] for r in rows)
+    avoided = [r for r in rows if r["tier"] == "out" and not r["dharma_violation"] and not r["declined"]]
+    assert len(avoided) >= 50, "out-of-scope text that neither does the task nor declines it"
 
 
 def test_heldout_split_is_stable_and_keeps_prompts_together(splits: dict[str, list[dict]]) -> None:
@@ -116,3 +119,19 @@ def test_bad_rows_name_file_line_and_field(tmp_path) -> None:  # type: ignore[no
     path.write_text("{not json\n")
     with pytest.raises(DataError, match=r"bad\.jsonl:1: not valid JSON"):
         read_jsonl(path)
+
+
+@pytest.mark.parametrize(
+    ("row", "error"),
+    [
+        ({"tier": "out"}, r"bad\.jsonl:1: field 'declined' must be true or false"),
+        ({"tier": "out", "declined": True, "dharma_violation": True}, r"bad\.jsonl:1: 'declined' is true but so is"),
+        ({"tier": "in", "declined": False}, r"bad\.jsonl:1: field 'declined' is labeled on out-of-scope rows only"),
+    ],
+)
+def test_decline_label_only_on_out_of_scope_rows(tmp_path, row: dict, error: str) -> None:  # type: ignore[no-untyped-def]
+    base = {"prompt": "a", "response": "b", "dharma_violation": False, "over_refusal": False, "ahimsa_violation": False}
+    path = tmp_path / "bad.jsonl"
+    path.write_text(json.dumps(base | row) + "\n")
+    with pytest.raises(DataError, match=error):
+        load_labeled(path)
