@@ -5,6 +5,7 @@ Imported only after :func:`argen_train.backend.activate` (it imports TRL).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from dataclasses import dataclass
@@ -139,11 +140,26 @@ def resume_checkpoint(config: TrainConfig, output_dir: Path) -> Path | None:
     if config.resume == "latest":
         if not latest:
             raise ConfigError(f"--resume: no checkpoint-* directory in {output_dir} to continue from")
-        return Path(latest)
-    path = Path(config.resume)
-    if not (path / "trainer_state.json").is_file():
-        raise ConfigError(f"--resume {path}: not a checkpoint directory (no trainer_state.json)")
+        path = Path(latest)
+    else:
+        path = Path(config.resume)
+        if not (path / "trainer_state.json").is_file():
+            raise ConfigError(f"--resume {path}: not a checkpoint directory (no trainer_state.json)")
+    _require_steps_left(config, path)
     return path
+
+
+def _require_steps_left(config: TrainConfig, checkpoint: Path) -> None:
+    """The trainer checks ``max_steps`` only after a step, so resuming a finished run would train one more."""
+    state = checkpoint / "trainer_state.json"
+    if config.max_steps < 0 or not state.is_file():
+        return
+    done = json.loads(state.read_text(encoding="utf-8"))["global_step"]
+    if done >= config.max_steps:
+        raise ConfigError(
+            f"--resume {checkpoint}: that run is at step {done} and --max-steps is {config.max_steps}; "
+            "raise --max-steps to train further"
+        )
 
 
 def scoring_config(config: TrainConfig, api_key: str | None) -> ScoringConfig:

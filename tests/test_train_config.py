@@ -139,3 +139,14 @@ def test_resume_refuses_to_mix_runs(tmp_path: Path) -> None:
         resume_checkpoint(TrainConfig(resume="latest"), tmp_path / "empty")
     with pytest.raises(ConfigError, match="not a checkpoint directory"):
         resume_checkpoint(TrainConfig(resume=str(tmp_path / "checkpoint-4")), tmp_path)
+
+
+def test_resume_of_a_finished_run_asks_for_more_steps(tmp_path: Path) -> None:
+    from argen_train.train import resume_checkpoint
+
+    (tmp_path / "checkpoint-4").mkdir()
+    (tmp_path / "checkpoint-4" / "trainer_state.json").write_text('{"global_step": 4}')
+    with pytest.raises(ConfigError, match="at step 4 and --max-steps is 4; raise --max-steps"):
+        resume_checkpoint(TrainConfig(resume="latest", max_steps=4), tmp_path)
+    assert resume_checkpoint(TrainConfig(resume="latest", max_steps=6), tmp_path) == tmp_path / "checkpoint-4"
+    assert resume_checkpoint(TrainConfig(resume="latest"), tmp_path) == tmp_path / "checkpoint-4"
