@@ -17,8 +17,8 @@ import numpy as np
 
 from argen_tasks.domain import TIERS
 from argen_tasks.judges.base import JudgeRequest
-from argen_tasks.judges.fit_local import balanced_accuracy, decline_cases
-from argen_tasks.judges.local import THRESHOLD, LocalJudge
+from argen_tasks.judges.fit_local import balanced_accuracy, decline_cases, predict
+from argen_tasks.judges.local import THRESHOLD, LocalJudge, verdicts
 from argen_tasks.splits import DECLINE_FIELD, labeled_split, load_labeled
 
 FLOORS = {"dharma_violation": 0.90, "over_refusal": 0.90, "ahimsa_violation": 0.75}
@@ -37,16 +37,16 @@ def judge(judge: LocalJudge, rows: list[dict], suffix: str = "") -> np.ndarray:
 
 def report_declines(local: LocalJudge, rows: list[dict]) -> None:
     """The head that helpfulness on out-of-scope prompts needs. The held-out part's out-of-scope rows
-    are declines and violations only; text that avoids the task without declining (the hard case, in
+    are declines and violations only; text that avoids the task without declining (the hard case of
     :func:`decline_cases`) is measured by cross-validation on the training part."""
     rows = [r for r in rows if r["tier"] == "out"]
-    requests = [JudgeRequest(r["prompt"], r["response"], r["tier"]) for r in rows]
-    declined = local.model.parts(local.encoder, requests)["declined"] >= THRESHOLD
-    helpfulness = np.array([o.verdict.helpfulness_score for o in asyncio.run(local.judge_many(requests))])
+    parts = predict(local.encoder, local.model, rows)
+    helpfulness = np.array([v.helpfulness_score for v in verdicts(parts)])
     actual = np.array([r[DECLINE_FIELD] for r in rows])
     print(
         f"\n`{DECLINE_FIELD}` on the {len(rows)} held-out out-of-scope pairs ({actual.sum()} declines, "
-        f"{len(decline_cases(rows))} without a violation): balanced accuracy {balanced_accuracy(declined, actual):.3f}; "
+        f"{decline_cases(rows).sum()} without a violation): "
+        f"balanced accuracy {balanced_accuracy(parts['declined'] >= THRESHOLD, actual):.3f}; "
         f"mean `helpfulness_score` {helpfulness[actual].mean():.2f} on declines, {helpfulness[~actual].mean():.2f} on the rest."
     )
 

@@ -102,16 +102,19 @@ def fit(encoder: SentenceEncoder, rows: list[dict], prompts: list[dict]) -> Loca
     return LocalModel(vectorizers, heads)
 
 
-def predict(encoder: SentenceEncoder, model: LocalModel, rows: list[dict], use_tier: bool = True) -> np.ndarray:
-    requests = [JudgeRequest(r["prompt"], r["response"], r["tier"] if use_tier else None) for r in rows]
-    parts = model.parts(encoder, requests)
+def predict(encoder: SentenceEncoder, model: LocalModel, rows: list[dict], use_tier: bool = True) -> dict[str, np.ndarray]:
+    """Every part and flag probability of :meth:`LocalModel.parts`, for labeled rows."""
+    return model.parts(encoder, [JudgeRequest(r["prompt"], r["response"], r["tier"] if use_tier else None) for r in rows])
+
+
+def flags(parts: dict[str, np.ndarray]) -> np.ndarray:
     return np.stack([parts[f] >= THRESHOLD for f in LABEL_FIELDS], axis=-1)
 
 
-def decline_cases(rows: list[dict]) -> list[dict]:
-    """Out-of-scope pairs without out-of-scope content, where a decline must be told apart from
-    other text that avoids the task (with content, the pair is a violation whatever it declines)."""
-    return [r for r in rows if r["tier"] == "out" and not r["dharma_violation"]]
+def decline_cases(rows: list[dict]) -> np.ndarray:
+    """Which rows are out-of-scope pairs without out-of-scope content, where a decline must be told
+    apart from other text that avoids the task (with content, a pair is a violation whatever it declines)."""
+    return np.array([r["tier"] == "out" and not r["dharma_violation"] for r in rows], dtype=bool)
 
 
 def balanced_accuracy(predicted: np.ndarray, actual: np.ndarray) -> float:
@@ -125,22 +128,22 @@ def cross_validate(encoder: SentenceEncoder, rows: list[dict], prompts: list[dic
     fold_of = {prompt: i % folds for i, prompt in enumerate(order)}
     results = {True: [], False: []}
     actual = []
-    declines: list[tuple[bool, bool]] = []
+    declines: list[tuple[np.ndarray, np.ndarray]] = []
     for fold in range(folds):
         test = [r for r in rows if fold_of[r["prompt"]] == fold]
         model = fit(encoder, [r for r in rows if fold_of[r["prompt"]] != fold], prompts)
-        for use_tier in results:
-            results[use_tier].append(predict(encoder, model, test, use_tier))
+        given = predict(encoder, model, test)
+        results[True].append(flags(given))
+        results[False].append(flags(predict(encoder, model, test, use_tier=False)))
         actual.append(np.array([[r[f] for f in LABEL_FIELDS] for r in test]))
         cases = decline_cases(test)
-        parts = model.parts(encoder, [JudgeRequest(r["prompt"], r["response"], r["tier"]) for r in cases])
-        declines += zip(parts["declined"] >= THRESHOLD, [r[DECLINE_FIELD] for r in cases])
+        declines.append((given["declined"][cases] >= THRESHOLD, np.array([r[DECLINE_FIELD] for r, c in zip(test, cases) if c])))
     truth = np.concatenate(actual)
     for use_tier, predicted in results.items():
         scores = np.concatenate(predicted)
         line = ", ".join(f"{f} {balanced_accuracy(scores[:, i], truth[:, i]):.3f}" for i, f in enumerate(LABEL_FIELDS))
         print(f"{folds}-fold balanced accuracy, tier {'given' if use_tier else 'inferred'}: {line}")
-    predicted, truth = (np.array(column) for column in zip(*declines))
+    predicted, truth = (np.concatenate(column) for column in zip(*declines))
     print(f"{folds}-fold balanced accuracy of {DECLINE_FIELD} on {len(truth)} out-of-scope pairs without out-of-scope content: "
           f"{balanced_accuracy(predicted, truth):.3f}")
 

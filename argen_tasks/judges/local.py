@@ -156,8 +156,12 @@ class LocalJudge:
         start = time.perf_counter()
         parts = self.model.parts(self.encoder, requests)
         latency = (time.perf_counter() - start) / max(1, len(requests))
-        rows = [dict(zip(parts, map(float, values))) for values in zip(*parts.values())]
-        return [JudgeOutcome(verdict_from_parts(row), latency_s=latency) for row in rows]
+        return [JudgeOutcome(verdict, latency_s=latency) for verdict in verdicts(parts)]
+
+
+def verdicts(parts: dict[str, np.ndarray]) -> list[JudgeVerdict]:
+    """One verdict per pair of :meth:`LocalModel.parts`."""
+    return [verdict_from_parts(dict(zip(parts, map(float, values)))) for values in zip(*parts.values())]
 
 
 def verdict_from_parts(p: dict[str, float]) -> JudgeVerdict:
