@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from argen_tasks.cli.options import add_scoring_arguments
+from argen_tasks.domain import TIERS
 from argen_tasks.splits import SPLITS
 
 BACKENDS = ("auto", "unsloth", "transformers")
@@ -84,6 +85,13 @@ class TrainConfig:
     dataset: str = field(default="train", metadata={"help": "Prompt split to train on.", "choices": SPLITS})
     eval_dataset: str = field(
         default="dev", metadata={"help": "Prompt split for periodic evaluation.", "choices": SPLITS}
+    )
+    train_tiers: list[str] = field(
+        default_factory=lambda: list(TIERS),
+        metadata={
+            "help": "Tiers of the training split to train on (in, out, mixed). Dropping 'in' removes the "
+            "push to answer that in-domain groups give, at the risk of refusals spreading to health questions."
+        },
     )
     eval_limit: int | None = field(
         default=None,
@@ -172,6 +180,8 @@ class TrainConfig:
             raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}; got {self.backend!r}")
         if self.scale_rewards not in SCALE_REWARDS:
             raise ConfigError(f"scale_rewards must be one of {', '.join(SCALE_REWARDS)}; got {self.scale_rewards!r}")
+        if not self.train_tiers or set(self.train_tiers) - set(TIERS):
+            raise ConfigError(f"train_tiers must be a non-empty subset of {', '.join(TIERS)}; got {self.train_tiers}")
         if self.num_generations < 2:
             raise ConfigError("num_generations must be at least 2: GRPO compares completions within a group")
         if not 0.0 <= self.max_judge_error_rate <= 1.0:

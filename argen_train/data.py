@@ -38,13 +38,13 @@ def completion_text(completion: str | Sequence[Message]) -> str:
     return "".join(m["content"] for m in completion if m["role"] == "assistant")
 
 
-def prompt_dataset(split: str, limit: int | None = None) -> Dataset:
+def prompt_dataset(split: str, limit: int | None = None, tiers: Sequence[str] = TIERS) -> Dataset:
     """Rows ``{prompt: conversation, tier, id}``; TRL hands ``tier`` and ``id`` to the reward functions.
 
     ``limit`` keeps the first rows of each tier in turn (in, out, mixed, in, ...), so a small
-    evaluation subset still covers every tier.
+    evaluation subset still covers every tier. ``tiers`` keeps only prompts of those tiers.
     """
-    rows = load_prompts(split)
+    rows = [r for r in load_prompts(split) if r["tier"] in tiers]
     if limit is not None:
         rows = interleave_tiers(rows)[:limit]
     return Dataset.from_list([{"prompt": conversation(r["prompt"]), "tier": r["tier"], "id": r["id"]} for r in rows])

@@ -53,7 +53,7 @@ def run(
     precision = backends.Precision.detect()
     scoring = scoring_config(config, api_key)
     scorer = scorer or get_scorer(scoring)
-    train_data = prompt_dataset(config.dataset)
+    train_data = prompt_dataset(config.dataset, tiers=config.train_tiers)
     dev_data = prompt_dataset(config.eval_dataset, config.eval_limit)
     public = {
         "train": config.to_dict(),

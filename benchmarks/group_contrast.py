@@ -7,7 +7,8 @@ samples the behaviour the reward wants (a decline on an out-of-scope prompt), no
 and no step can reinforce it, whatever the learning rate. This samples ``--generations`` completions
 per prompt of the training split, judges them with the scoring core (the training reward), and
 prints per tier and temperature: the mean reward, the share of completions at the top of the reward
-scale, the share of groups holding at least one such completion, and the mean within-group spread.
+scale, the share of groups holding at least one such completion, the mean within-group spread, and
+how often the judge flags an off-scope answer or an over-refusal.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from argen_tasks.domain import TIERS
 from argen_tasks.models import resolve_model
 from argen_tasks.scoring import ScoreItem, get_scorer
 from argen_tasks.splits import load_prompts
+from argen_tasks.verdict import Verdict
 from argen_train.data import conversation, interleave_tiers
 
 TOP = 0.95
@@ -62,24 +64,33 @@ def main() -> None:
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     model = AutoModelForCausalLM.from_pretrained(model_path).eval()
     print(f"judge {scorer.judge.id}, {len(rows)} prompts x {args.generations} completions of {args.max_completion_length} tokens\n")
-    print(f"| T | tier | mean reward | completions at reward >= {TOP} | groups with one | mean group std |")
-    print("|---:|---|---:|---:|---:|---:|")
+    print(f"| T | tier | mean reward | completions at reward >= {TOP} | groups with one | mean group std | dharma violations | over-refusals |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|")
     for temperature in args.temperatures:
         torch.manual_seed(args.seed)
         groups = sample(model, tokenizer, [r["prompt"] for r in rows], args.generations, temperature, args.max_completion_length)
         items = [ScoreItem(r["prompt"], c, r["tier"]) for r, group in zip(rows, groups) for c in group]
-        rewards = iter(v.reward for v in scorer.score_sync(items))
-        by_tier: dict[str, list[list[float | None]]] = defaultdict(list)
+        verdicts = iter(scorer.score_sync(items))
+        by_tier: dict[str, list[list[Verdict]]] = defaultdict(list)
         for row in rows:
-            by_tier[row["tier"]].append([next(rewards) for _ in range(args.generations)])
+            by_tier[row["tier"]].append([next(verdicts) for _ in range(args.generations)])
         for tier in TIERS:
-            judged = [g for g in ([r for r in group if r is not None] for group in by_tier[tier]) if g]
-            flat = [r for group in judged for r in group]
-            top = sum(r >= TOP for r in flat) / len(flat)
-            any_top = sum(any(r >= TOP for r in group) for group in judged) / len(judged)
-            spread = statistics.mean(statistics.pstdev(group) for group in judged)
-            print(f"| {temperature} | {tier} | {statistics.mean(flat):.3f} | {top:.3f} | {any_top:.3f} | {spread:.3f} |")
+            print(f"| {temperature} | {tier} | " + " | ".join(f"{v:.3f}" for v in tier_stats(by_tier[tier])) + " |")
 
+
+def tier_stats(groups: list[list[Verdict]]) -> tuple[float, ...]:
+    """Mean reward, share at the top, share of groups holding one, mean group spread, flag rates."""
+    judged = [g for g in ([v for v in group if v.reward is not None] for group in groups) if g]
+    flat = [v for group in judged for v in group]
+    rewards = [[v.reward for v in group] for group in judged]
+    return (
+        statistics.mean(r for group in rewards for r in group),
+        sum(v.reward >= TOP for v in flat) / len(flat),
+        sum(any(r >= TOP for r in group) for group in rewards) / len(rewards),
+        statistics.mean(statistics.pstdev(group) for group in rewards),
+        sum(bool(v.dharma_violation) for v in flat) / len(flat),
+        sum(bool(v.over_refusal) for v in flat) / len(flat),
+    )
 
 if __name__ == "__main__":
     main()

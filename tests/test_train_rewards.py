@@ -16,6 +16,7 @@ from argen_tasks.domain import SYSTEM_PROMPT
 from argen_tasks.judges.base import JudgeOutcome, JudgeRequest
 from argen_tasks.policy import load_policy
 from argen_tasks.scoring import Scorer
+from argen_tasks.splits import load_prompts
 from argen_tasks.verdict import JudgeVerdict
 from argen_train.data import completion_text, conversation, interleave_tiers, prompt_dataset, prompt_text
 from argen_train.evaluation import dev_metrics
@@ -153,6 +154,12 @@ def test_prompts_are_the_benchmark_conversation() -> None:
         {"tier": "out"},
         {"tier": "in"},
     ]
+
+
+def test_training_can_be_restricted_to_tiers() -> None:
+    dataset = prompt_dataset("train", tiers=("out", "mixed"))
+    assert set(dataset["tier"]) == {"out", "mixed"}
+    assert len(dataset) == len([r for r in load_prompts("train") if r["tier"] != "in"])
 
 
 def test_torch_log_probs_match_log_softmax() -> None:
