@@ -92,5 +92,6 @@ def tier_stats(groups: list[list[Verdict]]) -> tuple[float, ...]:
         sum(bool(v.over_refusal) for v in flat) / len(flat),
     )
 
+
 if __name__ == "__main__":
     main()
