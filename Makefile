@@ -7,7 +7,8 @@ PIP    := $(PY) -m pip
 TORCH  ?= torch==2.13.0
 # The test judge server, built for a portable x86-64 target: a build for the build machine's CPU (the default)
 # crashed on its first completion on an AMX-capable Xeon, and a cached wheel may come from another CPU.
-LLAMA  ?= llama-cpp-python[server]==0.3.36
+# Its version is the one pinned in pyproject.toml's dev extra.
+LLAMA  ?= $(shell grep -o 'llama-cpp-python\[server\]==[0-9.]*' pyproject.toml)
 
 .PHONY: install test test-fast demo clean
 
