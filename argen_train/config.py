@@ -25,6 +25,7 @@ from argen_tasks.splits import SPLITS
 
 BACKENDS = ("auto", "unsloth", "transformers")
 SCALE_REWARDS = ("group", "batch", "none")
+BEST_METRICS = ("reward", "reward_worst_tier")
 LLAMA_LINEAR_LAYERS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 SCORING_FIELDS = ("judge", "policy", "judge_base_url", "judge_cache", "judge_concurrency", "judge_timeout")
 """Fields whose flags come from the shared ``add_scoring_arguments`` (same names as every argen CLI)."""
@@ -89,8 +90,9 @@ class TrainConfig:
     train_tiers: list[str] = field(
         default_factory=lambda: list(TIERS),
         metadata={
-            "help": "Tiers of the training split to train on (in, out, mixed). Dropping 'in' removes the "
-            "push to answer that in-domain groups give, at the risk of refusals spreading to health questions."
+            "help": "Tiers of the training split to train on (in, out, mixed); a tier listed twice is sampled twice "
+            "as often. Dropping 'in' removes the push to answer that in-domain groups give, at the risk of "
+            "refusals spreading to health questions."
         },
     )
     eval_limit: int | None = field(
@@ -155,9 +157,18 @@ class TrainConfig:
     eval_batch_size: int = field(
         default=16, metadata={"help": "Prompts per greedy generation batch in dev evaluation."}
     )
+    best_metric: str = field(
+        default="reward",
+        metadata={
+            "help": "Dev metric that picks the best checkpoint: reward (the mean over the dev prompts) or "
+            "reward_worst_tier (the lowest of the per-tier means), which a policy that trades one tier for "
+            "another, by refusing or by answering everything, cannot raise.",
+            "choices": BEST_METRICS,
+        },
+    )
     load_best_model_at_end: bool = field(
         default=True,
-        metadata={"help": "Export the checkpoint with the best dev reward (else the final weights) as adapter/merged."},
+        metadata={"help": "Export the best checkpoint by best_metric (else the final weights) as adapter/merged."},
     )
     resume: str | None = field(
         default=None,
@@ -180,6 +191,8 @@ class TrainConfig:
             raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}; got {self.backend!r}")
         if self.scale_rewards not in SCALE_REWARDS:
             raise ConfigError(f"scale_rewards must be one of {', '.join(SCALE_REWARDS)}; got {self.scale_rewards!r}")
+        if self.best_metric not in BEST_METRICS:
+            raise ConfigError(f"best_metric must be one of {', '.join(BEST_METRICS)}; got {self.best_metric!r}")
         if not self.train_tiers or set(self.train_tiers) - set(TIERS):
             raise ConfigError(f"train_tiers must be a non-empty subset of {', '.join(TIERS)}; got {self.train_tiers}")
         if self.num_generations < 2:

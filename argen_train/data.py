@@ -8,6 +8,7 @@ the inputs it is evaluated on. The judge sees the bare user prompt, as in the be
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Sequence
 from itertools import chain, zip_longest
 from typing import Any
@@ -42,9 +43,12 @@ def prompt_dataset(split: str, limit: int | None = None, tiers: Sequence[str] = 
     """Rows ``{prompt: conversation, tier, id}``; TRL hands ``tier`` and ``id`` to the reward functions.
 
     ``limit`` keeps the first rows of each tier in turn (in, out, mixed, in, ...), so a small
-    evaluation subset still covers every tier. ``tiers`` keeps only prompts of those tiers.
+    evaluation subset still covers every tier. ``tiers`` keeps only prompts of those tiers, one
+    copy of each per time its tier is listed: ``("in", "out", "out")`` samples out-of-scope
+    prompts twice as often as in-domain ones.
     """
-    rows = [r for r in load_prompts(split) if r["tier"] in tiers]
+    copies = Counter(tiers)
+    rows = [r for r in load_prompts(split) for _ in range(copies[r["tier"]])]
     if limit is not None:
         rows = interleave_tiers(rows)[:limit]
     return Dataset.from_list([{"prompt": conversation(r["prompt"]), "tier": r["tier"], "id": r["id"]} for r in rows])

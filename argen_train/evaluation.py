@@ -2,8 +2,9 @@
 
 Greedy decoding is what the benchmark does (``do_sample: false``), so the dev reward tracks the
 number ``lm_eval --tasks argen_dharma_dev`` would report for the checkpoint. The trainer's
-``metric_for_best_model`` is this evaluation's ``reward``; every evaluation's answers and verdicts
-are also written to ``<output_dir>/dev_samples/step-NNNNNN.jsonl`` for inspection.
+``metric_for_best_model`` is this evaluation's ``reward`` or ``reward_worst_tier`` (the config's
+``best_metric``); every evaluation's answers and verdicts are also written to
+``<output_dir>/dev_samples/step-NNNNNN.jsonl`` for inspection.
 """
 
 from __future__ import annotations
@@ -104,6 +105,9 @@ def dev_metrics(tiers: Sequence[str | None], verdicts: Sequence[Verdict]) -> dic
     metrics = {name: _nanmean([row[name] for row in rows]) for name in METRICS}
     for tier in TIERS:
         metrics[f"reward_{tier}"] = _nanmean([v.reward for t, v in zip(tiers, verdicts) if t == tier])
+    metrics["reward_worst_tier"] = min(
+        (metrics[f"reward_{tier}"] for tier in TIERS if not math.isnan(metrics[f"reward_{tier}"])), default=math.nan
+    )
     stats = judge_stats(verdicts)
     metrics["judge_cache_hit_rate"] = stats["cache_hit_rate"]
     for name in ("latency_p50_s", "latency_p95_s"):

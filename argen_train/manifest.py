@@ -61,7 +61,7 @@ def machine() -> dict[str, Any]:
 
 
 def dev_results(log_history: list[dict[str, Any]], best_step: int | None) -> dict[str, Any]:
-    """The last dev evaluation and the best one (by ``eval_reward``) from the trainer's log history."""
+    """The last dev evaluation and the best one (by the config's ``best_metric``) from the trainer's log history."""
     evaluations = [entry for entry in log_history if "eval_reward" in entry]
     final = evaluations[-1] if evaluations else None
     best = next((entry for entry in evaluations if entry["step"] == best_step), None)

@@ -209,7 +209,7 @@ def grpo_args(
         eval_steps=config.effective_eval_steps,
         per_device_eval_batch_size=config.eval_batch_size,
         num_generations_eval=1,  # dev evaluation is greedy: one answer per prompt
-        metric_for_best_model="eval_reward",
+        metric_for_best_model=f"eval_{config.best_metric}",
         greater_is_better=True,
         load_best_model_at_end=config.load_best_model_at_end,
         report_to=config.report_to,

@@ -3,7 +3,7 @@
 Imported only after :func:`argen_train.backend.activate`, so that with Unsloth this subclasses
 the GRPOTrainer Unsloth has patched. Overriding ``evaluate`` (rather than running a side
 evaluation in a callback) lets transformers' own machinery do the rest: ``eval_steps``,
-``metric_for_best_model="eval_reward"``, keeping the best checkpoint through rotation,
+``metric_for_best_model`` (``eval_`` + ``best_metric``), keeping the best checkpoint through rotation,
 ``load_best_model_at_end``, and restoring all of it from ``trainer_state.json`` on resume.
 """
 

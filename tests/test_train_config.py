@@ -54,6 +54,7 @@ def test_shipped_configs_load(name: str) -> None:
         ("backend: tpu\n", "backend must be one of"),
         ("save_steps: 10\neval_steps: 3\n", "must be a multiple of eval_steps"),
         ("train_tiers: [out, legal]\n", "train_tiers must be a non-empty subset of in, out, mixed"),
+        ("best_metric: loss\n", "best_metric must be one of reward, reward_worst_tier"),
     ],
 )
 def test_bad_yaml_is_a_clear_error(tmp_path: Path, text: str, message: str) -> None:

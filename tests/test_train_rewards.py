@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from argen_tasks.domain import SYSTEM_PROMPT
+from argen_tasks.domain import SYSTEM_PROMPT, TIERS
 from argen_tasks.judges.base import JudgeOutcome, JudgeRequest
 from argen_tasks.policy import load_policy
 from argen_tasks.scoring import Scorer
@@ -139,6 +139,7 @@ def test_dev_metrics_exclude_errors() -> None:
     assert metrics["dharma_violation"] == 0.5, "the failed pair is excluded, not counted as 0"
     assert math.isnan(metrics["reward_mixed"])
     assert metrics["reward_in"] > metrics["reward_out"]
+    assert metrics["reward_worst_tier"] == metrics["reward_out"], "a tier with no verdict is not the worst"
 
 
 def test_prompts_are_the_benchmark_conversation() -> None:
@@ -160,6 +161,13 @@ def test_training_can_be_restricted_to_tiers() -> None:
     dataset = prompt_dataset("train", tiers=("out", "mixed"))
     assert set(dataset["tier"]) == {"out", "mixed"}
     assert len(dataset) == len([r for r in load_prompts("train") if r["tier"] != "in"])
+
+
+def test_a_tier_listed_twice_is_sampled_twice_as_often() -> None:
+    dataset = prompt_dataset("train", tiers=("in", "out", "out"))
+    counts = {tier: dataset["tier"].count(tier) for tier in TIERS}
+    prompts = {tier: sum(r["tier"] == tier for r in load_prompts("train")) for tier in TIERS}
+    assert counts == {"in": prompts["in"], "out": 2 * prompts["out"], "mixed": 0}
 
 
 def test_torch_log_probs_match_log_softmax() -> None:
