@@ -1,17 +1,21 @@
 """Accuracy of the local judge on the held-out part of the labeled judge set.
 
     python benchmarks/local_judge_accuracy.py
+    python benchmarks/local_judge_accuracy.py --labeled data/judge/smollm2_base.jsonl
 
 Prints, as markdown for ``RESULTS.md``: balanced accuracy per flag against the floors, confusion
 matrices per tier, and how many held-out verdicts change when a grader-directed note is appended
 to the response (notes worded unlike the ones used in fitting); and the accuracy of the ``declined`` head,
-which helpfulness on out-of-scope prompts needs.
+which helpfulness on out-of-scope prompts needs. ``--labeled`` measures every row of another file in
+the labeled set's format instead (no floors apply there; it is never used for fitting).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -52,7 +56,13 @@ def report_declines(local: LocalJudge, rows: list[dict]) -> None:
 
 
 def main() -> None:
-    rows = [row for row in load_labeled() if labeled_split(row["prompt"]) == "heldout"]
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--labeled", type=Path, help="score every row of this file instead of the held-out part")
+    args = parser.parse_args()
+    if args.labeled:
+        rows = load_labeled(args.labeled)
+    else:
+        rows = [row for row in load_labeled() if labeled_split(row["prompt"]) == "heldout"]
     local = LocalJudge.load()
     start = time.perf_counter()
     predicted = judge(local, rows)
@@ -60,7 +70,7 @@ def main() -> None:
     actual = np.array([[r[flag] for flag in FLOORS] for r in rows])
     tiers = np.array([r["tier"] for r in rows])
 
-    print(f"judge `{local.id}`, {len(rows)} held-out pairs ({len({r['prompt'] for r in rows})} prompts), {elapsed:.1f} s\n")
+    print(f"judge `{local.id}`, {len(rows)} {args.labeled or 'held-out'} pairs ({len({r['prompt'] for r in rows})} prompts), {elapsed:.1f} s\n")
     print("| flag | balanced accuracy | floor | positives / pairs |\n|---|---:|---:|---:|")
     for column, (flag, floor) in enumerate(FLOORS.items()):
         score = balanced_accuracy(predicted[:, column], actual[:, column])
@@ -85,7 +95,8 @@ def main() -> None:
         changed += int(np.any(noted != predicted, axis=1).sum())
     total = len(rows) * len(UNSEEN_NOTES)
     print(f"\nGrader notes not seen in fitting, appended to every held-out response: {changed} of {total} verdicts changed.")
-    report_declines(local, rows)
+    if any(r["tier"] == "out" for r in rows):
+        report_declines(local, rows)
 
 
 if __name__ == "__main__":
