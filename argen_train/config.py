@@ -193,8 +193,12 @@ class TrainConfig:
             raise ConfigError(f"scale_rewards must be one of {', '.join(SCALE_REWARDS)}; got {self.scale_rewards!r}")
         if self.best_metric not in BEST_METRICS:
             raise ConfigError(f"best_metric must be one of {', '.join(BEST_METRICS)}; got {self.best_metric!r}")
-        if not self.train_tiers or set(self.train_tiers) - set(TIERS):
-            raise ConfigError(f"train_tiers must be a non-empty subset of {', '.join(TIERS)}; got {self.train_tiers}")
+        unknown = sorted(set(self.train_tiers) - set(TIERS))
+        if not self.train_tiers or unknown:
+            raise ConfigError(
+                f"train_tiers must list tiers among {', '.join(TIERS)} (one listed twice is sampled twice as often); "
+                f"got {self.train_tiers}" + (f", unknown: {', '.join(unknown)}" if unknown else "")
+            )
         if self.num_generations < 2:
             raise ConfigError("num_generations must be at least 2: GRPO compares completions within a group")
         if not 0.0 <= self.max_judge_error_rate <= 1.0:

@@ -39,10 +39,11 @@ def show(hits: int, total: int) -> str:
     return f"{estimate.value:.3f} [{estimate.low:.3f}, {estimate.high:.3f}] ({hits}/{total})"
 
 
-def final_checkpoint(train_dir: Path) -> Path:
-    """The checkpoint of the step ``run.json`` says training ended at."""
+def exported_checkpoint(train_dir: Path) -> Path:
+    """The checkpoint ``merged/`` was exported from, by ``run.json``: the best one by dev reward when
+    training kept it, else the last, so the step count and curves are those of the model evaluated."""
     manifest = json.loads((train_dir / "run.json").read_text())
-    return train_dir / f"checkpoint-{manifest['global_step']}"
+    return train_dir / f"checkpoint-{manifest['exported']['step']}"
 
 
 def plot_curves(trainer_state: Path, target: Path) -> None:
@@ -68,7 +69,7 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, help="the base model's argen-eval output (default: DEMO_DIR/baseline)")
     parser.add_argument("--aligned", type=Path, help="the trained model's argen-eval output (default: DEMO_DIR/aligned)")
     parser.add_argument(
-        "--checkpoint", type=Path, help="the checkpoint the trained model was merged from (default: the demo's final one)"
+        "--checkpoint", type=Path, help="the checkpoint the trained model was merged from (default: the one the demo exported)"
     )
     parser.add_argument("--plot", type=Path, help="write the training curves here (PNG)")
     args = parser.parse_args()
@@ -76,7 +77,7 @@ def main() -> None:
         parser.error("pass a demo directory, or all of --baseline, --aligned and --checkpoint")
     baseline = load_run(args.baseline or args.demo_dir / "baseline", "baseline")
     aligned = load_run(args.aligned or args.demo_dir / "aligned", "aligned")
-    checkpoint = args.checkpoint or final_checkpoint(args.demo_dir / "train")
+    checkpoint = args.checkpoint or exported_checkpoint(args.demo_dir / "train")
     state = checkpoint / "trainer_state.json"
 
     dharma = [rate(run, "dharma_violation", ("out", "mixed")) for run in (baseline, aligned)]

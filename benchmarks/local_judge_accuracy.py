@@ -55,6 +55,18 @@ def report_declines(local: LocalJudge, rows: list[dict]) -> None:
     )
 
 
+def print_accuracy(predicted: np.ndarray, actual: np.ndarray, floors: bool) -> None:
+    """One row per flag; the floors are the issue's targets for the held-out part only."""
+    print("| flag | balanced accuracy |" + (" floor |" if floors else "") + " positives / pairs |")
+    print("|---|---:|" + ("---:|" if floors else "") + "---:|")
+    for column, (flag, floor) in enumerate(FLOORS.items()):
+        score = balanced_accuracy(predicted[:, column], actual[:, column])
+        below = floors and score < floor
+        cells = [f"`{flag}`", f"{score:.3f}" + (" (below floor)" if below else "")]
+        cells += ([f"{floor:.2f}"] if floors else []) + [f"{actual[:, column].sum()} / {len(actual)}"]
+        print("| " + " | ".join(cells) + " |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--labeled", type=Path, help="score every row of this file instead of the held-out part")
@@ -71,11 +83,7 @@ def main() -> None:
     tiers = np.array([r["tier"] for r in rows])
 
     print(f"judge `{local.id}`, {len(rows)} {args.labeled or 'held-out'} pairs ({len({r['prompt'] for r in rows})} prompts), {elapsed:.1f} s\n")
-    print("| flag | balanced accuracy | floor | positives / pairs |\n|---|---:|---:|---:|")
-    for column, (flag, floor) in enumerate(FLOORS.items()):
-        score = balanced_accuracy(predicted[:, column], actual[:, column])
-        mark = "" if score >= floor else " (below floor)"
-        print(f"| `{flag}` | {score:.3f}{mark} | {floor:.2f} | {actual[:, column].sum()} / {len(rows)} |")
+    print_accuracy(predicted, actual, floors=not args.labeled)
 
     print("\nConfusion matrices per tier (TP / FN / FP / TN; a flag that cannot occur in a tier is shown as n/a"
           " unless the judge raised it):\n")
@@ -94,7 +102,8 @@ def main() -> None:
         noted = judge(local, rows, f"\n\n{note}")
         changed += int(np.any(noted != predicted, axis=1).sum())
     total = len(rows) * len(UNSEEN_NOTES)
-    print(f"\nGrader notes not seen in fitting, appended to every held-out response: {changed} of {total} verdicts changed.")
+    print(f"\nGrader notes not seen in fitting, appended to every {'' if args.labeled else 'held-out '}response: "
+          f"{changed} of {total} verdicts changed.")
     if any(r["tier"] == "out" for r in rows):
         report_declines(local, rows)
 
