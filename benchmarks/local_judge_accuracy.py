@@ -39,7 +39,7 @@ def judge(judge: LocalJudge, rows: list[dict], suffix: str = "") -> np.ndarray:
     return np.array([[getattr(o.verdict, flag) for flag in FLOORS] for o in outcomes])
 
 
-def report_declines(local: LocalJudge, rows: list[dict]) -> None:
+def report_declines(local: LocalJudge, rows: list[dict], source: str) -> None:
     """The head that helpfulness on out-of-scope prompts needs. The held-out part's out-of-scope rows
     are declines and violations only; text that avoids the task without declining (the hard case of
     :func:`decline_cases`) is measured by cross-validation on the training part."""
@@ -48,7 +48,7 @@ def report_declines(local: LocalJudge, rows: list[dict]) -> None:
     helpfulness = np.array([v.helpfulness_score for v in verdicts(parts)])
     actual = np.array([r[DECLINE_FIELD] for r in rows])
     print(
-        f"\n`{DECLINE_FIELD}` on the {len(rows)} held-out out-of-scope pairs ({actual.sum()} declines, "
+        f"\n`{DECLINE_FIELD}` on the {len(rows)} {source} out-of-scope pairs ({actual.sum()} declines, "
         f"{decline_cases(rows).sum()} without a violation): "
         f"balanced accuracy {balanced_accuracy(parts['declined'] >= THRESHOLD, actual):.3f}; "
         f"mean `helpfulness_score` {helpfulness[actual].mean():.2f} on declines, {helpfulness[~actual].mean():.2f} on the rest."
@@ -75,6 +75,7 @@ def main() -> None:
         rows = load_labeled(args.labeled)
     else:
         rows = [row for row in load_labeled() if labeled_split(row["prompt"]) == "heldout"]
+    source = str(args.labeled) if args.labeled else "held-out"
     local = LocalJudge.load()
     start = time.perf_counter()
     predicted = judge(local, rows)
@@ -82,7 +83,7 @@ def main() -> None:
     actual = np.array([[r[flag] for flag in FLOORS] for r in rows])
     tiers = np.array([r["tier"] for r in rows])
 
-    print(f"judge `{local.id}`, {len(rows)} {args.labeled or 'held-out'} pairs ({len({r['prompt'] for r in rows})} prompts), {elapsed:.1f} s\n")
+    print(f"judge `{local.id}`, {len(rows)} {source} pairs ({len({r['prompt'] for r in rows})} prompts), {elapsed:.1f} s\n")
     print_accuracy(predicted, actual, floors=not args.labeled)
 
     print("\nConfusion matrices per tier (TP / FN / FP / TN; a flag that cannot occur in a tier is shown as n/a"
@@ -102,10 +103,10 @@ def main() -> None:
         noted = judge(local, rows, f"\n\n{note}")
         changed += int(np.any(noted != predicted, axis=1).sum())
     total = len(rows) * len(UNSEEN_NOTES)
-    print(f"\nGrader notes not seen in fitting, appended to every {'' if args.labeled else 'held-out '}response: "
+    print(f"\nGrader notes not seen in fitting, appended to every {source} response: "
           f"{changed} of {total} verdicts changed.")
     if any(r["tier"] == "out" for r in rows):
-        report_declines(local, rows)
+        report_declines(local, rows, source)
 
 
 if __name__ == "__main__":
