@@ -72,10 +72,9 @@ def main() -> None:
     parser.add_argument("--labeled", type=Path, help="score every row of this file instead of the held-out part")
     args = parser.parse_args()
     if args.labeled:
-        rows = load_labeled(args.labeled)
+        rows, source = load_labeled(args.labeled), str(args.labeled)
     else:
-        rows = [row for row in load_labeled() if labeled_split(row["prompt"]) == "heldout"]
-    source = str(args.labeled) if args.labeled else "held-out"
+        rows, source = [row for row in load_labeled() if labeled_split(row["prompt"]) == "heldout"], "held-out"
     local = LocalJudge.load()
     start = time.perf_counter()
     predicted = judge(local, rows)
