@@ -129,10 +129,12 @@ class TrainConfig:
     )
     loss_type: str = field(default="dapo", metadata={"help": "TRL GRPO loss: dapo | grpo | dr_grpo | bnpo | ..."})
     scale_rewards: str = field(
-        default="batch",
+        default="none",
         metadata={
-            "help": "What the group-centred reward is divided by. batch keeps small, noisy within-group judge "
-            "differences small instead of blowing them up to unit variance.",
+            "help": "What the group-centred reward is divided by: none keeps the reward differences the judge "
+            "and policy draw; group/batch divide by a standard deviation, so a group the judge barely tells "
+            "apart pushes as hard as one holding a real answer and a refusal (batch is that group when a step "
+            "holds one prompt).",
             "choices": SCALE_REWARDS,
         },
     )

@@ -15,9 +15,11 @@ Weighting and normalisation:
 * ``dharma_score``, ``ahimsa_score``, ``helpfulness_score`` (weight 0) are the judge's graded
   scores under the benchmark's metric names, logged per step and in the completions table only.
   A weight of 0 adds ``0 * value`` to TRL's ``nansum``, so they never move the policy.
-* Advantages are group-centred (GRPO) and divided by the *batch* standard deviation
-  (``scale_rewards="batch"``): the judge grades on a five-point scale, and when it barely tells a
-  group's completions apart, per-group scaling would inflate that noise to unit variance.
+* Advantages are group-centred (GRPO) and not divided by a standard deviation
+  (``scale_rewards="none"``): dividing gives every group the same push whatever its spread, so
+  groups the judge barely tells apart (mixed prompts early in training: a capped over-refusal
+  against an off-scope answer) outweigh in-domain groups that hold a real answer and a refusal,
+  and declines spread to health questions (``benchmarks/advantage_scaling.py``, RESULTS run 22).
 * A completion without a verdict returns ``None`` from every function: TRL drops it from the
   group baseline and gives it advantage 0, never a made-up score.
 """
