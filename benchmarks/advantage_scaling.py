@@ -52,8 +52,13 @@ def push(frame: pd.DataFrame) -> pd.DataFrame:
         rewards = group["policy_reward"].to_numpy(dtype=float)
         centred = rewards - rewards.mean()
         spread = rewards.std(ddof=1)
-        rows.append({"tier": tier, "spread": spread, "none": np.abs(centred).sum(), "group": np.abs(centred / (spread + EPSILON)).sum()})
-    table = pd.DataFrame(rows).groupby("tier").agg(groups=("spread", "size"), spread=("spread", "mean"), none=("none", "sum"), group=("group", "sum"))
+        scaled = centred / (spread + EPSILON)
+        rows.append({"tier": tier, "spread": spread, "none": np.abs(centred).sum(), "group": np.abs(scaled).sum()})
+    table = (
+        pd.DataFrame(rows)
+        .groupby("tier")
+        .agg(groups=("spread", "size"), spread=("spread", "mean"), none=("none", "sum"), group=("group", "sum"))
+    )
     table[["none", "group"]] /= table[["none", "group"]].sum()
     return table.reindex([t for t in TIERS if t in table.index])
 
@@ -66,7 +71,8 @@ def main() -> None:
     frame = load_groups(args.completions, args.steps)
     groups = frame.groupby(["step", "user"]).ngroups
     print(f"{groups} groups, {len(frame)} completions, steps {frame['step'].min()}-{frame['step'].max()}\n")
-    print("| tier | groups | mean reward spread | share of the push, none | share of the push, group |\n|---|---:|---:|---:|---:|")
+    print("| tier | groups | mean reward spread | share of the push, none | share of the push, group |")
+    print("|---|---:|---:|---:|---:|")
     for tier, row in push(frame).iterrows():
         print(f"| {tier} | {int(row['groups'])} | {row['spread']:.3f} | {row['none']:.3f} | {row['group']:.3f} |")
 
