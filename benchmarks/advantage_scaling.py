@@ -9,7 +9,8 @@ apart counts as much as one holding a real answer and a refusal. ``none`` leaves
 the judge and the policy drew them. This reads the completions a run logged (``completions/*.parquet``:
 step, prompt, policy reward), recomputes every group's advantages both ways, and prints per tier the
 number of groups, their mean reward spread (standard deviation) and their share of the total push
-(sum of |advantage|) under each choice.
+(sum of |advantage|) under each choice. A group is a step's completions of one prompt, so a prompt
+drawn twice in one step (possible with several prompts per step) counts as one group.
 """
 
 from __future__ import annotations
