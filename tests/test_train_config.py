@@ -40,7 +40,7 @@ def test_yaml_then_flags(tmp_path: Path) -> None:
     assert config.beta == TrainConfig().beta, "unset fields keep their defaults"
 
 
-@pytest.mark.parametrize("name", ["smollm2-cpu.yaml", "llama-3.2-1b.yaml"])
+@pytest.mark.parametrize("name", sorted(p.name for p in CONFIGS.glob("*.yaml")))
 def test_shipped_configs_load(name: str) -> None:
     assert load_config(CONFIGS / name, {}).output_dir.startswith("runs/")
 

@@ -53,7 +53,10 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-def test_grpo_smoke_resume_and_merged_model(tmp_path: Path, clean_env: None) -> None:
+def test_grpo_smoke_resume_and_merged_model(
+    tmp_path: Path, clean_env: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ARGEN_JUDGE", "local")  # the lm-eval baseline that argen_train.pick reads
     out = tmp_path / "run"
     common = [*TINY, "--output-dir", str(out), "--judge-cache", str(tmp_path / "cache.sqlite")]
 
@@ -87,10 +90,27 @@ def test_grpo_smoke_resume_and_merged_model(tmp_path: Path, clean_env: None) -> 
     leaked = [p for p in out.rglob("*") if p.is_file() and SECRET.encode() in p.read_bytes()]
     assert not leaked, f"the judge API key was written to {leaked}"
 
-    assert_merged_model_generates(out / "merged", second)
+    assert_merged_model_generates(out / "merged", second["model"]["base_path"], out / "adapter")
+    assert_pick_merges(out, second["model"]["base_path"], tmp_path, capsys)
 
 
-def assert_merged_model_generates(merged: Path, manifest: dict) -> None:
+def assert_pick_merges(run: Path, base_path: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``argen_train.pick`` on the run's own dev evaluations against a real lm-eval run of the base model."""
+    from argen_tasks.models import materialise
+    from argen_tasks.reporting.evaluate import EvalOptions, evaluate_model
+    from argen_train.pick import main as pick
+
+    options = EvalOptions("argen_dharma_dev", None, "cpu", "2", "max_gen_toks=16", limit=2)
+    baseline = evaluate_model(str(materialise("smollm2-135m-instruct")), tmp_path / "base-dev", options)
+    capsys.readouterr()
+    merged = tmp_path / "picked"
+    assert pick([str(run), "--baseline-dev", str(baseline), "--margin", "1", "--merge", str(merged)]) == 0
+    [picked] = [line[6:] for line in capsys.readouterr().out.splitlines() if line.startswith("pick: ")]
+    assert Path(picked) in (run / "checkpoint-2", run / "checkpoint-3"), "a margin of 1 admits every evaluated step"
+    assert_merged_model_generates(merged, base_path, Path(picked))
+
+
+def assert_merged_model_generates(merged: Path, base_path: str, adapter: Path) -> None:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -110,8 +130,8 @@ def assert_merged_model_generates(merged: Path, manifest: dict) -> None:
     # Merged weights behave exactly like base + adapter (the adapter may be near zero after 3 steps).
     from peft import PeftModel
 
-    base = AutoModelForCausalLM.from_pretrained(manifest["model"]["base_path"])
-    adapted = PeftModel.from_pretrained(base, merged.parent / "adapter")
+    base = AutoModelForCausalLM.from_pretrained(base_path)
+    adapted = PeftModel.from_pretrained(base, adapter)
     with torch.inference_mode():
         expected = adapted(**inputs).logits
         actual = model(**inputs).logits
