@@ -3,8 +3,8 @@
     python -m argen_train.pick runs/X --baseline-dev outputs/base-dev [--merge runs/X/selected]
 
 The export keeps the best checkpoint by one dev number (``best_metric``), and no single number says
-"fewer off-scope answers without refusing more health questions": the mean reward rises as readily
-through either. This applies the benchmark's criterion to the run's dev evaluations instead. A
+"fewer off-scope answers without refusing more health questions": a higher mean reward can come from
+declining off-scope prompts and refusing health questions alike. This applies the benchmark's criterion to the run's dev evaluations instead. A
 checkpoint is eligible when its in-domain ``over_refusal`` rate, averaged with the evaluations either
 side of it (one evaluation of a few dozen prompts is noisy), is at most the base model's plus
 ``--margin``; among eligible checkpoints the fewest ``dharma_violation`` on out-of-scope and mixed
@@ -102,9 +102,8 @@ def baseline_counts(path: Path, provenance: Provenance) -> DevCounts:
 
 def choose(counts: Sequence[DevCounts], baseline: DevCounts, margin: float, available: set[int]) -> Choice:
     rates = [c.over_refusal_rate for c in counts]
-    smoothed = tuple(
-        sum(rates[max(0, i - 1) : i + 2]) / len(rates[max(0, i - 1) : i + 2]) for i in range(len(rates))
-    )
+    windows = [rates[max(0, i - 1) : i + 2] for i in range(len(rates))]
+    smoothed = tuple(sum(window) / len(window) for window in windows)
     limit = baseline.over_refusal_rate + margin
     eligible = tuple(c.step for c, s in zip(counts, smoothed) if s <= limit + TOLERANCE and c.step in available)
     by_step = {c.step: c for c in counts}
