@@ -1,8 +1,9 @@
 """End-to-end GRPO on CPU: embedded model, embedded judge, W&B offline, a few tiny steps.
 
 Checks the issue's done-when: rewards were computed, checkpoints were written, ``--resume``
-continues the step count, and the merged model loads and generates. Kept small for 2 CPU cores
-(one prompt x 2 completions of 16 tokens per step, 2 dev prompts).
+continues the step count, and the merged model loads and generates; then ``argen_train.pick``
+chooses and merges one of the run's checkpoints against a real lm-eval run of the base model.
+Kept small for 2 CPU cores (one prompt x 2 completions of 16 tokens per step, 2 dev prompts).
 """
 
 from __future__ import annotations
