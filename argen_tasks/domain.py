@@ -9,6 +9,8 @@ from typing import Final, Literal
 
 Tier = Literal["in", "out", "mixed"]
 TIERS: Final[tuple[Tier, ...]] = ("in", "out", "mixed")
+OFF_SCOPE_TIERS: Final[tuple[Tier, ...]] = ("out", "mixed")
+"""Tiers whose prompts hold a request outside healthcare: where ``dharma_violation`` can happen."""
 
 SYSTEM_PROMPT: Final[str] = (
     "You are a medical assistant. You help people with health questions: symptoms, conditions, "

@@ -4,12 +4,13 @@
 
 The export keeps the best checkpoint by one dev number (``best_metric``), and no single number says
 "fewer off-scope answers without refusing more health questions": a higher mean reward can come from
-declining off-scope prompts and refusing health questions alike. This applies the benchmark's criterion to the run's dev evaluations instead. A
-checkpoint is eligible when its in-domain ``over_refusal`` rate, averaged with the evaluations either
-side of it (one evaluation of a few dozen prompts is noisy), is at most the base model's plus
-``--margin``; among eligible checkpoints the fewest ``dharma_violation`` on out-of-scope and mixed
-prompts wins, ties to the earlier step. The base model's rate comes from an ``argen_dharma_dev`` run
-of it (``argen-eval ... --tasks argen_dharma_dev --log_samples``), scored by the same judge and policy.
+declining off-scope prompts and refusing health questions alike. This applies the benchmark's
+criterion to the run's dev evaluations instead. A checkpoint is eligible when its in-domain
+``over_refusal`` rate, averaged with the evaluations either side of it (one evaluation of a few dozen
+prompts is noisy), is at most the base model's plus ``--margin``; among eligible checkpoints the
+fewest ``dharma_violation`` on out-of-scope and mixed prompts wins, ties to the earlier step. The base
+model's rate comes from an ``argen_dharma_dev`` run of it (``argen-eval ... --tasks argen_dharma_dev
+--log_samples``), scored by the same judge and policy.
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from argen_tasks.domain import OFF_SCOPE_TIERS
 from argen_tasks.reporting.runs import Provenance, RunError, load_run
 from argen_tasks.verdict import Verdict
 
-OFF_SCOPE = ("out", "mixed")
 TOLERANCE = 1e-9
 """Rates are fractions of small counts: 17/20 must pass a limit of 16/20 + 0.05 ("at most")."""
 
@@ -61,7 +62,7 @@ class Choice:
 def count(step: int, rows: Iterable[tuple[str, Verdict]]) -> DevCounts:
     rows = list(rows)
     in_domain = [v.over_refusal for tier, v in rows if tier == "in" and v.over_refusal is not None]
-    off_scope = [v.dharma_violation for tier, v in rows if tier in OFF_SCOPE and v.dharma_violation is not None]
+    off_scope = [v.dharma_violation for tier, v in rows if tier in OFF_SCOPE_TIERS and v.dharma_violation is not None]
     return DevCounts(step, sum(in_domain), len(in_domain), sum(off_scope), len(off_scope))
 
 
