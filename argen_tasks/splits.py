@@ -20,6 +20,10 @@ DECLINE_FIELD = "declined"
 health angle). The rubric's helpfulness there is a brief decline with a redirect, and the three flags
 cannot tell a decline from text that merely avoids the task."""
 
+SPAN_FIELDS = ("offscope_spans", "unsafe_spans", "health_spans")
+"""On long-answer rows: every out-of-scope passage, every unsafe statement, and passages that address
+the health request (not necessarily all of them)."""
+
 
 class DataError(ValueError):
     pass
@@ -41,6 +45,10 @@ def prompts_path(split: str) -> Path:
 
 def labeled_path() -> Path:
     return data_dir() / "judge" / "labeled.jsonl"
+
+
+def long_answers_path() -> Path:
+    return data_dir() / "judge" / "long_answers.jsonl"
 
 
 def labeled_split(prompt: str) -> str:
@@ -73,11 +81,15 @@ def load_prompts(split: str) -> list[dict[str, Any]]:
     rows = read_jsonl(path)
     for row in rows:
         _check_prompt_row(path, row)
-    return [{k: v for k, v in row.items() if k != "_line"} for row in rows]
+    return [_without_line(row) for row in rows]
 
 
 def load_labeled(path: Path | None = None) -> list[dict[str, Any]]:
     path = path or labeled_path()
+    return [_without_line(row) for row in _read_labeled(path)]
+
+
+def _read_labeled(path: Path) -> list[dict[str, Any]]:
     rows = read_jsonl(path)
     for row in rows:
         where = f"{path}:{row['_line']}"
@@ -88,7 +100,34 @@ def load_labeled(path: Path | None = None) -> list[dict[str, Any]]:
             if not isinstance(row.get(name), bool):
                 raise DataError(f"{where}: field {name!r} must be true or false")
         _check_decline(where, row)
-    return [{k: v for k, v in row.items() if k != "_line"} for row in rows]
+    return rows
+
+
+def _without_line(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k != "_line"}
+
+
+def load_long_answers(path: Path | None = None) -> list[dict[str, Any]]:
+    """The long-answer set: labeled rows plus where each came from and the evidence for its labels.
+
+    Each row answers a prompt of the GRPO ``train`` or ``dev`` split (``prompt_id``), possibly
+    translated; its side (``"split"``: fit or held-out) is that source prompt's
+    :func:`labeled_split`, so a translation lands with its original.
+    """
+    path = path or long_answers_path()
+    sources = {row["id"]: row["prompt"] for split in ("train", "dev") for row in load_prompts(split)}
+    rows = _read_labeled(path)
+    for row in rows:
+        where = f"{path}:{row['_line']}"
+        if row.get("prompt_id") not in sources:
+            raise DataError(f"{where}: field 'prompt_id' must name a prompt of the train or dev split; got {row.get('prompt_id')!r}")
+        _require_text(where, row, "source")
+        for name in SPAN_FIELDS:
+            spans = row.get(name)
+            if not isinstance(spans, list) or not all(isinstance(s, str) and s in row["response"] for s in spans):
+                raise DataError(f"{where}: field {name!r} must list passages copied verbatim from the response")
+        row["split"] = labeled_split(sources[row["prompt_id"]])
+    return [_without_line(row) for row in rows]
 
 
 def _check_decline(where: str, row: dict[str, Any]) -> None:

@@ -12,7 +12,15 @@ import numpy as np
 import pytest
 
 from argen_tasks.domain import IN_SCOPE_TOPICS, OUT_OF_SCOPE_TOPICS, TIERS
-from argen_tasks.splits import DataError, LABEL_FIELDS, labeled_split, load_labeled, load_prompts, read_jsonl
+from argen_tasks.splits import (
+    DataError,
+    LABEL_FIELDS,
+    labeled_split,
+    load_labeled,
+    load_long_answers,
+    load_prompts,
+    read_jsonl,
+)
 
 MIN_ROWS = {"train": 400, "dev": 60, "test": 150}
 NEAR_DUPLICATE_SIMILARITY = 0.92
@@ -58,7 +66,7 @@ def test_no_exact_duplicates_across_splits(splits: dict[str, list[dict]]) -> Non
 def test_no_near_duplicates_across_splits(splits: dict[str, list[dict]]) -> None:
     from sentence_transformers import SentenceTransformer
 
-    from argen_tasks.embeddings import minilm_dir
+    from argen_tasks.minilm import minilm_dir
 
     encoder = SentenceTransformer(str(minilm_dir()), device="cpu")
     vectors = {
@@ -135,3 +143,26 @@ def test_decline_label_only_on_out_of_scope_rows(tmp_path, row: dict, error: str
     path.write_text(json.dumps(base | row) + "\n")
     with pytest.raises(DataError, match=error):
         load_labeled(path)
+
+
+def test_long_answer_set_is_long_varied_and_split_by_source_prompt(splits: dict[str, list[dict]]) -> None:
+    rows = load_long_answers()
+    sources = {row["id"]: row["prompt"] for split in ("train", "dev") for row in splits[split]}
+    assert len(rows) >= 600 and len({r["prompt_id"] for r in rows}) >= 200
+    assert set(Counter(r["tier"] for r in rows).values()) == {len(rows) // 3}
+    written = [len(r["response"]) for r in rows if r["source"] == "written"]
+    assert min(written) >= 600 and max(written) <= 2500
+    assert sum(r["language"] != "en" for r in rows) >= 0.15 * len(rows)
+    assert sum(r["source"] != "written" for r in rows) >= 50, "real completions of the embedded model"
+    assert all(r["split"] == labeled_split(sources[r["prompt_id"]]) for r in rows)
+    assert 0.2 < sum(r["split"] == "heldout" for r in rows) / len(rows) < 0.4
+    for flag in LABEL_FIELDS:
+        assert sum(r[flag] for r in rows) >= 80, flag
+
+
+def test_long_answer_spans_must_be_verbatim(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    row = load_long_answers()[0] | {"offscope_spans": ["text the response never says"]}
+    path = tmp_path / "long.jsonl"
+    path.write_text("\n" + json.dumps({k: v for k, v in row.items() if k != "split"}) + "\n")
+    with pytest.raises(DataError, match=r"long\.jsonl:2: field 'offscope_spans' must list passages copied verbatim"):
+        load_long_answers(path)
