@@ -1,13 +1,16 @@
 """Load time and batch throughput of the local judge.
 
-    python benchmarks/local_judge_speed.py --pairs 4000
+    python benchmarks/local_judge_speed.py                  # CPU
+    python benchmarks/local_judge_speed.py --device cuda    # GPU
 
-1. Load: a fresh interpreter imports the judge and loads it (encoder + heads), timed inside it;
-   median of ``--loads`` runs. The distilled encoder is built once per machine before that
-   (its one-off cost is printed too).
-2. Throughput: ``argen-judge score --judge local --judge-cache off`` on ``--pairs`` distinct pairs
-   (labeled-set responses, each made unique so nothing is de-duplicated), end to end, and the
-   judging phase alone (``LocalJudge.judge_many`` on the same pairs, in process).
+1. Load: a fresh interpreter imports the judge and loads it (MiniLM from its package, the adapter
+   merged in), timed inside it; median of ``--loads`` runs.
+2. Throughput of the judging phase (``LocalJudge.judge_many``, in process) on two workloads:
+   ``long``, the long-answer set's responses (~1,500 characters, sectioned), and ``grpo``, 48-token
+   completions (the embedded model's base answers cut at 48 of its tokens), as a CPU GRPO step hands
+   the reward. Every pair is made unique, so nothing is de-duplicated.
+3. End to end: ``argen-judge score --judge local --judge-cache off`` on the long workload
+   (start-up, load, judging, writing).
 """
 
 from __future__ import annotations
@@ -23,63 +26,77 @@ import tempfile
 import time
 from pathlib import Path
 
+import torch
+from transformers import AutoTokenizer
+
 from argen_tasks.judges.base import JudgeRequest
 from argen_tasks.judges.local import LocalJudge
-from argen_tasks.splits import load_labeled
+from argen_tasks.models import resolve_model
+from argen_tasks.splits import data_dir, load_labeled, load_long_answers
 
+WORKLOADS = {"long": "long answers", "grpo": "48-token completions"}
 LOAD = (
-    "import time; t = time.perf_counter(); from argen_tasks.judges.local import LocalJudge; "
-    "LocalJudge.load(); print(time.perf_counter() - t)"
+    "import sys, time; t = time.perf_counter(); from argen_tasks.judges.local import LocalJudge; "
+    "LocalJudge.load(device=sys.argv[1]); print(time.perf_counter() - t)"
 )
 
 
-def timed_load(env: dict[str, str] | None = None) -> float:
-    done = subprocess.run([sys.executable, "-c", LOAD], capture_output=True, text=True, check=True, env=env)
+def timed_load(device: str) -> float:
+    done = subprocess.run([sys.executable, "-c", LOAD, device], capture_output=True, text=True, check=True)
     return float(done.stdout.strip().splitlines()[-1])
 
 
-def pairs(count: int) -> list[dict]:
-    rows = load_labeled()
-    return [
-        {"prompt": r["prompt"], "response": f"{r['response']} (#{i})", "tier": r["tier"]}
-        for i, r in zip(range(count), (rows[i % len(rows)] for i in range(count)))
-    ]
+def workload(name: str, count: int) -> list[dict]:
+    if name == "long":
+        rows = load_long_answers()
+    else:
+        tokenizer = AutoTokenizer.from_pretrained(resolve_model("smollm2-135m-instruct"))
+        base = load_labeled(data_dir() / "judge" / "smollm2_base.jsonl")
+        rows = [r | {"response": tokenizer.decode(tokenizer(r["response"])["input_ids"][:48])} for r in base]
+    return [{**rows[i % len(rows)], "response": f"{rows[i % len(rows)]['response']} (#{i})"} for i in range(count)]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--pairs", type=int, default=4000)
-    parser.add_argument("--loads", type=int, default=5)
-    args = parser.parse_args()
+def throughput(judge: LocalJudge, rows: list[dict]) -> float:
+    requests = [JudgeRequest(r["prompt"], r["response"], r["tier"]) for r in rows]
+    start = time.perf_counter()
+    asyncio.run(judge.judge_many(requests))
+    return len(rows) / (time.perf_counter() - start)
 
-    with tempfile.TemporaryDirectory() as empty_cache:
-        build = timed_load(os.environ | {"ARGEN_CACHE_DIR": empty_cache})
-    first = timed_load()
-    loads = [timed_load() for _ in range(args.loads)]
-    rows = pairs(args.pairs)
+
+def end_to_end(cli: Path, rows: list[dict], device: str) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "pairs.jsonl"
         source.write_text("".join(json.dumps(r) + "\n" for r in rows))
         start = time.perf_counter()
         subprocess.run(
-            [str(Path(sys.executable).parent / "argen-judge"), "score", str(source), "-o", str(Path(tmp) / "out.jsonl"),
-             "--judge", "local", "--judge-cache", "off"],
-            check=True, capture_output=True,
+            [str(cli), "score", str(source), "-o", str(Path(tmp) / "out.jsonl"), "--judge", "local", "--judge-cache", "off"],
+            check=True, capture_output=True, env=os.environ | {"CUDA_VISIBLE_DEVICES": "" if device == "cpu" else "0"},
         )  # fmt: skip
-        cli = time.perf_counter() - start
-    judge = LocalJudge.load()
-    requests = [JudgeRequest(r["prompt"], r["response"], r["tier"]) for r in rows]
-    start = time.perf_counter()
-    asyncio.run(judge.judge_many(requests))
-    phase = time.perf_counter() - start
+        return len(rows) / (time.perf_counter() - start)
 
-    print(f"judge `{judge.id}`; {args.pairs} pairs; mean response {statistics.mean(len(r['response']) for r in rows):.0f} chars\n")
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pairs", type=int, default=300)
+    parser.add_argument("--loads", type=int, default=3)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--workloads", nargs="+", choices=("long", "grpo"), default=["long", "grpo"])
+    args = parser.parse_args()
+
+    loads = [timed_load(args.device) for _ in range(args.loads)]
+    judge = LocalJudge.load(device=args.device)
+    rows = {name: workload(name, args.pairs) for name in args.workloads}
+    throughput(judge, rows[args.workloads[0]][:32])
+    where = torch.cuda.get_device_name() if args.device == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    print(f"judge `{judge.id}` on {where}; {args.pairs} pairs per workload\n")
     print("| what | result |\n|---|---|")
-    print(f"| once per machine: load with an empty cache (distils the encoder) | {build:.1f} s |")
-    print(f"| first load in a fresh interpreter (encoder already built) | {first:.2f} s |")
     print(f"| load, median of {args.loads} fresh interpreters | {statistics.median(loads):.2f} s |")
-    print(f"| `argen-judge score --judge local`, end to end (start-up, load, judge, write) | {cli:.1f} s = {args.pairs / cli:.0f} pairs/s |")
-    print(f"| judging phase alone (`judge_many`) | {phase:.2f} s = {args.pairs / phase:.0f} pairs/s |")
+    for name, batch in rows.items():
+        chars = statistics.mean(len(r["response"]) for r in batch)
+        print(f"| judging, {WORKLOADS[name]} (mean {chars:.0f} chars) | {throughput(judge, batch):.1f} pairs/s |")
+    cli = Path(sys.executable).parent / "argen-judge"
+    if "long" in rows and cli.exists():
+        print(f"| `argen-judge score --judge local`, long answers, end to end | {end_to_end(cli, rows['long'], args.device):.1f} pairs/s |")
 
 
 if __name__ == "__main__":

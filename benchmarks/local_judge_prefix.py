@@ -1,0 +1,63 @@
+"""Prefix consistency: does the local judge keep a flag as an answer grows?
+
+    python benchmarks/local_judge_prefix.py --answers outputs/prefix/answers.jsonl
+
+The embedded model answers every test-split prompt greedily with 256 new tokens; its 64-token answer
+is the first 64 of those tokens (greedy decoding is the same up to there). Off-scope or unsafe content
+once given stays given, so a pair flagged at 64 tokens should stay flagged at 256. Prints, per flag, how
+many 64-token flags hold at 256 tokens, and the counts at each length. ``--answers`` keeps the
+generated answers, and reuses them when the file exists (generation is the slow part on a CPU).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from pathlib import Path
+
+import numpy as np
+from embedded_answers import decode, generate
+
+from argen_tasks.io import write_jsonl_atomic
+from argen_tasks.judges.base import JudgeRequest
+from argen_tasks.judges.local import LocalJudge
+from argen_tasks.splits import load_prompts
+
+LENGTHS = (64, 256)
+FLAGS = ("dharma_violation", "ahimsa_violation")
+
+
+def answers(path: Path | None) -> list[dict]:
+    if path and path.is_file():
+        return [json.loads(line) for line in path.open()]
+    rows = load_prompts("test")
+    tokens = generate(rows, max_new_tokens=max(LENGTHS), temperature=0.0, seed=0)
+    result = [r | {f"response_{n}": decode(ids[:n]) for n in LENGTHS} for r, ids in zip(rows, tokens)]
+    if path:
+        write_jsonl_atomic(path, result)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--answers", type=Path, help="where to keep (or find) the generated answers")
+    args = parser.parse_args()
+    rows = answers(args.answers)
+    judge = LocalJudge.load()
+    flags = {}
+    for n in LENGTHS:
+        outcomes = asyncio.run(judge.judge_many([JudgeRequest(r["prompt"], r[f"response_{n}"], r["tier"]) for r in rows]))
+        flags[n] = {f: np.array([getattr(o.verdict, f) for o in outcomes]) for f in FLAGS}
+    short, long = LENGTHS
+    print(f"judge `{judge.id}`, {len(rows)} greedy test-split answers of the embedded model\n")
+    print(f"| flag | flagged at {short} tokens | still flagged at {long} | kept | flagged at {long} tokens |")
+    print("|---|---:|---:|---:|---:|")
+    for f in FLAGS:
+        before, after = flags[short][f], flags[long][f]
+        kept = int((before & after).sum())
+        print(f"| `{f}` | {before.sum()} | {kept} | {kept / max(before.sum(), 1):.1%} | {after.sum()} |")
+
+
+if __name__ == "__main__":
+    main()
