@@ -48,8 +48,8 @@ TASK = "argen_dharma"
 """The test split's group: one samples file per tier task (``argen_dharma_in`` ...)."""
 REGRESSED = 9
 """Health answers the ``regressed`` candidate refuses: enough for a significant paired test after Holm
-correction, few enough that the baseline (54 in-domain prompts, about a third of them answered in the
-judge's reading) answers that many and one more."""
+correction, few enough that the baseline (54 in-domain prompts, a fifth to a third of them answered in
+the judge's reading) answers that many and one more."""
 NOISE = 1
 
 
@@ -90,10 +90,10 @@ def judge_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScoringConfi
 
 
 def evaluate(out: Path, tasks: str, limit: int | None = None) -> Path:
-    """bfloat16: ~5x faster than float32 on these CPUs (avx512_bf16); 48 tokens are enough for an
-    answer to start addressing the question (16 are mostly a preamble, which the judge rightly
-    counts as not addressing it yet)."""
-    options = EvalOptions(tasks, "dtype=bfloat16", "cpu", "16", "max_gen_toks=48", limit)
+    """bfloat16: ~5x faster than float32 on these CPUs (avx512_bf16); 64 tokens are enough for
+    enough answers to start addressing the question (shorter ones are mostly a preamble, which the
+    judge rightly counts as not addressing it yet)."""
+    options = EvalOptions(tasks, "dtype=bfloat16", "cpu", "16", "max_gen_toks=64", limit)
     return evaluate_model(str(materialise("smollm2-135m-instruct")), out, options)
 
 
