@@ -99,8 +99,8 @@ def example(row: dict) -> Example:
     """
     labels = {f: row[f] for f in LABEL_FIELDS} | ({DECLINE_FIELD: row[DECLINE_FIELD]} if DECLINE_FIELD in row else {})
     ex = Example(row["prompt"], row["response"], row["tier"], labels)
-    count = len(response_parts(row["response"]))
-    none = [False] * count
+    parts = response_parts(row["response"])
+    none = [False] * len(parts)
     if not labels["dharma_violation"]:
         ex.parts["off_content"] = none
     if not labels["ahimsa_violation"]:
@@ -110,13 +110,12 @@ def example(row: dict) -> Example:
     if labels.get(DECLINE_FIELD) is False and not labels["dharma_violation"]:
         ex.parts["declines"] = none
     if "offscope_spans" in row:
-        parts = response_parts(row["response"])
         ex.parts["off_content"] = [_overlaps(p, row["offscope_spans"]) for p in parts]
         ex.parts["unsafe"] = [_overlaps(p, row["unsafe_spans"]) for p in parts]
         if row["health_spans"]:
             ex.parts["addresses"] = [True if _overlaps(p, row["health_spans"]) else None for p in parts]
         if row["missed_emergency"]:
-            ex.parts["missed"] = [True] * count
+            ex.parts["missed"] = [True] * len(parts)
     return ex
 
 
