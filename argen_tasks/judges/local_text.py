@@ -80,12 +80,6 @@ def _sentences(text: str) -> list[str]:
     return [part for part in (p.strip() for p in _SENTENCE_END.split(text)) if part]
 
 
-def split_sentences(text: str) -> list[str]:
-    """Sentences and list items of ``text``, without list markers; never empty for non-blank text."""
-    parts = (_LIST_MARKER.sub("", part.strip()).strip() for part in _SENTENCE_END.split(text))
-    return [part for part in parts if part]
-
-
 def _plain(text: str) -> str:
     return " ".join(_MARKUP.sub("", text).split()).rstrip(":")
 
