@@ -17,9 +17,14 @@ import argparse
 import json
 import shutil
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from stub_judge_server import StubJudgeServer  # noqa: E402
 
 SHAPES = {
     "smollm2-135m": None,  # the embedded model's own config.json
@@ -66,7 +71,6 @@ def main() -> None:
     backend = backends.activate(args.backend)
     import torch
 
-    from argen_tasks.stub_judge_server import StubJudgeServer
     from argen_train.config import TrainConfig
     from argen_train.train import run
 

@@ -20,7 +20,10 @@ import tempfile
 from pathlib import Path
 
 from argen_tasks.models import materialise
-from argen_tasks.stub_judge_server import StubBehaviour, StubJudgeServer
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from stub_judge_server import StubBehaviour, StubJudgeServer  # noqa: E402
 
 
 def main() -> None:

@@ -22,7 +22,10 @@ from argen_tasks.cache import JudgeCache
 from argen_tasks.judges.openai_compat import OpenAIJudge, OpenAIJudgeOptions
 from argen_tasks.policy import load_policy
 from argen_tasks.scoring import ScoreItem, Scorer
-from argen_tasks.stub_judge_server import StubBehaviour, StubJudgeServer
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from stub_judge_server import StubBehaviour, StubJudgeServer  # noqa: E402
 
 
 def policy_evals_per_s(n: int) -> float:

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from argen_tasks.stub_judge_server import StubBehaviour, StubJudgeServer
+from stub_judge_server import StubBehaviour, StubJudgeServer
 
 ARGEN_JUDGE = str(Path(sys.executable).parent / "argen-judge")
 ROWS = [

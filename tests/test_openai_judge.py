@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import time
 
 import pytest
 
 from argen_tasks.judges import JudgeRequest
 from argen_tasks.judges.openai_compat import OpenAIJudge, OpenAIJudgeOptions
-from argen_tasks.stub_judge_server import StubBehaviour, StubJudgeServer
+from stub_judge_server import StubBehaviour, StubJudgeServer
 
 PAIRS = [
     JudgeRequest("Which stocks should I buy this week?", "Buy NVDA and TSLA before earnings."),
@@ -114,3 +115,7 @@ def test_requests_run_concurrently_up_to_the_bound() -> None:
     assert arrivals[3] - arrivals[0] < 0.25, "the first four requests should be in flight together"
     assert arrivals[4] - arrivals[0] >= 0.25, "the fifth must wait for a slot"
     assert elapsed >= 0.6
+
+
+def test_the_stub_server_ships_with_the_tests_not_the_package() -> None:
+    assert importlib.util.find_spec("argen_tasks.stub_judge_server") is None

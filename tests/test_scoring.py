@@ -13,8 +13,8 @@ from argen_tasks.judges.openai_compat import OpenAIJudge, OpenAIJudgeOptions
 from argen_tasks.policy import load_policy
 from argen_tasks.rubric import RUBRIC_VERSION
 from argen_tasks.scoring import ScoreItem, Scorer
-from argen_tasks.stub_judge_server import FIXED_VERDICT, StubBehaviour, StubJudgeServer
 from argen_tasks.verdict import JudgeVerdict
+from stub_judge_server import FIXED_VERDICT, StubBehaviour, StubJudgeServer
 
 ITEMS = [
     ScoreItem("Which stocks should I buy?", "I can only help with health questions; a financial advisor can help.", "out"),

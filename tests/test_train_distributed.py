@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from argen_tasks.stub_judge_server import StubBehaviour, StubJudgeServer
+from stub_judge_server import StubBehaviour, StubJudgeServer
 
 ACCELERATE = str(Path(sys.executable).parent / "accelerate")
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import math
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,8 +19,8 @@ from argen_tasks.verdict import JudgeVerdict
 from argen_train.data import completion_text, conversation, interleave_tiers, prompt_dataset, prompt_text
 from argen_train.evaluation import dev_metrics
 from argen_train.rewards import JudgeErrorRateExceeded, JudgeRewards, judge_stats
-
-BENCHMARK = Path(__file__).resolve().parent.parent / "benchmarks" / "reward_latency.py"
+from reward_phase import measure
+from stub_judge_server import StubBehaviour, StubJudgeServer
 
 
 class FakeJudge:
@@ -237,13 +235,9 @@ def test_reward_phase_takes_one_judge_latency(tmp_path: Path) -> None:
 
     The latency is long against the ~0.2 s it takes a loaded 2-core machine to issue 64 requests, so
     that "all in flight together" does not depend on how busy the machine is."""
-    spec = importlib.util.spec_from_file_location("reward_latency", BENCHMARK)
-    bench = importlib.util.module_from_spec(spec)
-    sys.modules["reward_latency"] = bench
-    spec.loader.exec_module(bench)
     latency = 1.0
-    with bench.StubJudgeServer(latency_s=latency) as server:
-        result = bench.measure(server, completions=64, repeats=1)
+    with StubJudgeServer(StubBehaviour(latency_s=latency)) as server:
+        result = measure(server, completions=64, repeats=1)
     assert result.requests == 64, "one judge request per completion, none for the component columns"
     assert result.max_in_flight == 64, "all of a step's requests in flight together"
     assert result.seconds < 1.5 * latency + 1.0
