@@ -9,15 +9,23 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 JUDGE_FLAGS: tuple[str, ...] = ("dharma_violation", "over_refusal", "ahimsa_violation")
 JUDGE_SCORES: tuple[str, ...] = ("dharma_score", "ahimsa_score", "helpfulness_score")
 METRICS: tuple[str, ...] = (*JUDGE_FLAGS, *JUDGE_SCORES, "reward", "judge_error")
 
-Grade = Literal[0.0, 0.25, 0.5, 0.75, 1.0]
+
+def _not_a_bool(value: Any) -> Any:
+    """``True == 1.0`` in Python, so without this a boolean would pass as the top grade."""
+    if isinstance(value, bool):
+        raise ValueError("a grade is a number, not a boolean")
+    return value
+
+
+Grade = Annotated[Literal[0.0, 0.25, 0.5, 0.75, 1.0], BeforeValidator(_not_a_bool)]
 """A five-point scale: an enum is enforced by every structured-output engine, a numeric range is not."""
 
 

@@ -83,6 +83,29 @@ def test_persistent_malformed_replies_become_an_error_not_a_score() -> None:
     assert len(behaviour.requests) == 3
 
 
+NOT_A_VERDICT = ["html", "truncated", "empty", "malformed", "wrong_types", "out_of_range"]
+
+
+@pytest.mark.parametrize("fault", NOT_A_VERDICT + ["reset", "unavailable"])
+def test_a_reply_that_is_not_a_verdict_is_retried(fault: str) -> None:
+    behaviour = StubBehaviour(plan=lambda n: fault if n == 0 else "ok")
+    with StubJudgeServer(behaviour) as server:
+        outcome = asyncio.run(judge_for(server.base_url).judge_many(PAIRS[:1]))[0]
+    assert outcome.error is None, outcome.error
+    assert outcome.verdict is not None and outcome.verdict.rationale == "stub verdict"
+    assert server.total == 2
+
+
+@pytest.mark.parametrize("fault", NOT_A_VERDICT)
+def test_a_server_that_never_sends_a_verdict_gives_an_error_never_a_score(fault: str) -> None:
+    behaviour = StubBehaviour(plan=lambda n: fault)
+    with StubJudgeServer(behaviour) as server:
+        outcomes = asyncio.run(judge_for(server.base_url, max_attempts=3).judge_many(PAIRS))
+    assert [o.verdict for o in outcomes] == [None, None]
+    assert all(o.error and "MalformedReply" in o.error for o in outcomes)
+    assert server.total == 6
+
+
 def test_timeout_is_explicit_and_retried() -> None:
     behaviour = StubBehaviour(plan=lambda n: "hang" if n == 0 else "ok", hang_s=3.0)
     with StubJudgeServer(behaviour) as server:

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import openai
 from openai import AsyncOpenAI
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from argen_tasks.judges.base import JudgeOutcome, JudgeRequest, Progress
@@ -104,7 +104,9 @@ class OpenAIJudge:
         return verdict
 
     async def _complete(self, client: AsyncOpenAI, request: JudgeRequest, mode: ResponseMode) -> JudgeVerdict:
-        reply = await client.chat.completions.create(
+        # The raw body, parsed here: the SDK hands back a str for a non-JSON body (an HTML error page
+        # from a proxy) and raises JSONDecodeError for a truncated one; both must be a retried reply.
+        reply = await client.chat.completions.with_raw_response.create(
             model=self.options.model,
             messages=[
                 {"role": "system", "content": RUBRIC_TEXT},
@@ -114,13 +116,7 @@ class OpenAIJudge:
             max_tokens=self.options.max_tokens,
             response_format=_response_format(mode),
         )
-        content = reply.choices[0].message.content if reply.choices else None
-        if not content:
-            raise MalformedReply("empty reply")
-        try:
-            return JudgeVerdict.model_validate_json(content)
-        except ValidationError as exc:
-            raise MalformedReply(f"reply is not a valid verdict: {exc.errors()[0]['msg']}: {content[:200]!r}") from None
+        return parse_reply(reply.content)
 
     def _wait(self, state: RetryCallState) -> float:
         backoff = wait_random_exponential(multiplier=0.5, max=self.options.max_backoff_s)(state)
@@ -140,6 +136,39 @@ def render_pair(request: JudgeRequest) -> str:
         f"<PROMPT>\n{request.prompt}\n</PROMPT>\n\n<RESPONSE>\n{request.response}\n</RESPONSE>\n\n"
         "Return the JSON verdict."
     )
+
+
+class _Message(BaseModel):
+    content: str | None = None
+
+
+class _Choice(BaseModel):
+    message: _Message
+
+
+class _Completion(BaseModel):
+    """The part of a chat completion a verdict is read from; other fields vary between servers."""
+
+    choices: list[_Choice]
+
+
+def parse_reply(body: bytes) -> JudgeVerdict:
+    """The verdict in a chat-completion body, or :class:`MalformedReply`.
+
+    Validation is strict: a string for a flag or a boolean for a grade is a malformed reply, never
+    coerced into a score.
+    """
+    try:
+        completion = _Completion.model_validate_json(body)
+    except ValidationError as exc:
+        raise MalformedReply(f"reply is not a chat completion: {exc.errors()[0]['msg']}: {body[:200]!r}") from None
+    content = completion.choices[0].message.content if completion.choices else None
+    if not content:
+        raise MalformedReply("empty reply")
+    try:
+        return JudgeVerdict.model_validate_json(content, strict=True)
+    except ValidationError as exc:
+        raise MalformedReply(f"reply is not a valid verdict: {exc.errors()[0]['msg']}: {content[:200]!r}") from None
 
 
 def _response_format(mode: ResponseMode) -> dict[str, Any]:
