@@ -56,6 +56,17 @@ def test_json_schema_is_used_where_the_server_supports_it() -> None:
     assert behaviour.requests[0]["response_format"]["json_schema"]["strict"] is True
 
 
+@pytest.mark.parametrize("fault", ["unavailable", "server_error", "rate_limit", "hang"])
+def test_a_transient_failure_does_not_switch_away_from_json_schema(fault: str) -> None:
+    behaviour = StubBehaviour(plan=lambda n: fault if n == 0 else "ok", hang_s=2.0)
+    with StubJudgeServer(behaviour) as server:
+        judge = judge_for(server.base_url, timeout_s=0.5)
+        outcomes = asyncio.run(judge.judge_many(PAIRS))
+    assert all(o.verdict is not None for o in outcomes)
+    assert judge.mode == "json_schema"
+    assert {r["response_format"]["type"] for r in behaviour.requests} == {"json_schema"}
+
+
 def test_rate_limit_is_retried_after_the_servers_retry_after() -> None:
     behaviour = StubBehaviour(plan=lambda n: "rate_limit" if n == 0 else "ok", retry_after_s=0.6)
     with StubJudgeServer(behaviour) as server:

@@ -1,8 +1,9 @@
 """``openai:MODEL``: an LLM judge behind any OpenAI-compatible chat-completions server.
 
 One request per pair returns the whole verdict as JSON. Structured output uses OpenAI's
-``json_schema`` response format; servers that reject it (llama.cpp's answers HTTP 500) are probed
-once with ``json_object`` + schema, and the judge switches to that mode for the rest of its life.
+``json_schema`` response format; a server that rejects that format by name (llama.cpp answers HTTP
+500 naming ``response_format``) is probed once with ``json_object`` + schema, and the judge switches to
+that mode for the rest of its life. A transient 429/5xx/timeout never switches it.
 """
 
 from __future__ import annotations
@@ -96,8 +97,8 @@ class OpenAIJudge:
     async def _request(self, client: AsyncOpenAI, request: JudgeRequest) -> JudgeVerdict:
         try:
             return await self._complete(client, request, self.mode)
-        except (openai.BadRequestError, openai.UnprocessableEntityError, openai.InternalServerError):
-            if self.mode != "json_schema":
+        except openai.APIStatusError as exc:
+            if self.mode != "json_schema" or not _rejects_json_schema(exc):
                 raise
         verdict = await self._complete(client, request, "json_object")
         self.mode = "json_object"
@@ -176,6 +177,13 @@ def _response_format(mode: ResponseMode) -> dict[str, Any]:
     if mode == "json_schema":
         return {"type": "json_schema", "json_schema": {"name": "verdict", "schema": schema, "strict": True}}
     return {"type": "json_object", "schema": schema}
+
+
+def _rejects_json_schema(exc: openai.APIStatusError) -> bool:
+    """The server refused the ``json_schema`` response format itself (OpenAI-style 400/422, or
+    llama.cpp's 500 naming it), as opposed to a transient failure that happened to hit such a
+    request: that one is retried and must not switch the mode for the rest of the run."""
+    return exc.status_code in (400, 422, 500) and any(name in str(exc) for name in ("response_format", "json_schema"))
 
 
 def _is_transient(exc: BaseException) -> bool:
