@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, TypeVar
@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from argen_tasks.cache import JudgeCache, cache_key, default_cache_path
 from argen_tasks.config import ScoringConfig
 from argen_tasks.judges import Judge, JudgeOutcome, JudgeRequest, make_judge
-from argen_tasks.judges.base import Progress
+from argen_tasks.judges.base import Progress, StreamingJudge
 from argen_tasks.policy import Policy, load_policy
 from argen_tasks.rubric import RUBRIC_VERSION
 from argen_tasks.verdict import JudgeVerdict, Verdict
@@ -69,11 +69,21 @@ class Scorer:
         if not todo:
             return {}
         requests = [JudgeRequest(unique[key].prompt, unique[key].response, unique[key].tier) for key in todo]
-        fresh = dict(zip(todo, await self.judge.judge_many(requests, progress)))
+        if not isinstance(self.judge, StreamingJudge):
+            fresh = dict(zip(todo, await self.judge.judge_many(requests, progress)))
+            self._keep(fresh.items())
+            return fresh
+        streamed: dict[str, JudgeOutcome] = {}
+        async for index, outcome in self.judge.judge_each(requests, progress):
+            streamed[todo[index]] = outcome
+            self._keep([(todo[index], outcome)])
+        return streamed
+
+    def _keep(self, outcomes: Iterable[tuple[str, JudgeOutcome]]) -> None:
+        """Cache the verdicts among ``outcomes``; failures are not cached, so they are retried next time."""
         if self.cache is not None:
-            verdicts = ((key, outcome.verdict) for key, outcome in fresh.items() if outcome.verdict is not None)
+            verdicts = [(key, outcome.verdict) for key, outcome in outcomes if outcome.verdict is not None]
             self.cache.put_many(self.judge.id, RUBRIC_VERSION, verdicts)
-        return fresh
 
     def _verdict(self, item: ScoreItem, hit: JudgeVerdict | None, outcome: JudgeOutcome | None) -> Verdict:
         judged = hit or (outcome.verdict if outcome else None)

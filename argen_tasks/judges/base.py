@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from argen_tasks.verdict import JudgeVerdict
 
@@ -36,6 +36,18 @@ class Judge(Protocol):
 
     async def judge_many(self, requests: Sequence[JudgeRequest], progress: Progress | None = None) -> list[JudgeOutcome]:
         """Judge every pair; never raises for a single pair's failure (that is an outcome's ``error``)."""
+        ...
+
+
+@runtime_checkable
+class StreamingJudge(Judge, Protocol):
+    """A judge whose verdicts arrive one by one (a remote judge, paid per call): the scorer keeps
+    each in the cache as it arrives, so a killed run loses only the requests in flight."""
+
+    def judge_each(
+        self, requests: Sequence[JudgeRequest], progress: Progress | None = None
+    ) -> AsyncIterator[tuple[int, JudgeOutcome]]:
+        """``(index into requests, outcome)`` for every pair, in the order they complete."""
         ...
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -57,17 +57,31 @@ class OpenAIJudge:
         self.mode: ResponseMode = "json_schema"
 
     async def judge_many(self, requests: Sequence[JudgeRequest], progress: Progress | None = None) -> list[JudgeOutcome]:
+        outcomes: list[JudgeOutcome] = [JudgeOutcome(None, error="not judged")] * len(requests)
+        async for index, outcome in self.judge_each(requests, progress):
+            outcomes[index] = outcome
+        return outcomes
+
+    async def judge_each(
+        self, requests: Sequence[JudgeRequest], progress: Progress | None = None
+    ) -> AsyncIterator[tuple[int, JudgeOutcome]]:
         gate = asyncio.Semaphore(self.options.concurrency)
         async with self._client() as client:
 
-            async def one(request: JudgeRequest) -> JudgeOutcome:
+            async def one(index: int, request: JudgeRequest) -> tuple[int, JudgeOutcome]:
                 async with gate:
-                    outcome = await self._judge_with_retries(client, request)
-                if progress:
-                    progress(1)
-                return outcome
+                    return index, await self._judge_with_retries(client, request)
 
-            return list(await asyncio.gather(*(one(r) for r in requests)))
+            tasks = [asyncio.ensure_future(one(i, r)) for i, r in enumerate(requests)]
+            try:
+                for done in asyncio.as_completed(tasks):
+                    index, outcome = await done
+                    if progress:
+                        progress(1)
+                    yield index, outcome
+            finally:
+                for task in tasks:
+                    task.cancel()
 
     def _client(self) -> AsyncOpenAI:
         # The SDK's own retries (2) and timeout (600 s) are replaced by ours.
