@@ -11,6 +11,8 @@ import sys
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from argen_tasks.secrets import redact_url
+
 ENV_JUDGE = "ARGEN_JUDGE"
 ENV_POLICY = "ARGEN_POLICY"
 ENV_CACHE = "ARGEN_JUDGE_CACHE"
@@ -66,10 +68,10 @@ class ScoringConfig:
         return max(1, self.concurrency // world_size)
 
     def public(self) -> dict[str, Any]:
-        """What may be logged, written to manifests or sent to W&B (no secrets)."""
+        """What may be logged, written to manifests or sent to W&B: no key, and no credentials in the URL."""
         return {
             "judge": self.judge,
-            "base_url": self.base_url,
+            "base_url": redact_url(self.base_url) if self.base_url else None,
             "policy": self.policy,
             "cache": self.cache,
             "concurrency": self.concurrency,

@@ -61,18 +61,33 @@ def labeled_split(prompt: str) -> str:
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """One JSON object per line. A UTF-8 byte-order mark and CRLF line ends (files saved on Windows) are
+    accepted; a file with no rows, a line that is not UTF-8 text (a binary or mis-encoded file) or not
+    a JSON object fails with its line number."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read the file ({exc.strerror})") from None
     rows = []
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
-            if not isinstance(row, dict):
-                raise DataError(f"{path}:{number}: expected a JSON object per line")
-            rows.append(row | {"_line": number})
+    for number, raw in enumerate(data.removeprefix(b"\xef\xbb\xbf").split(b"\n"), 1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DataError(
+                f"{path}:{number}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {exc.start + 1}); "
+                "expected JSON Lines: is this a binary or compressed file? Save it as UTF-8 JSONL"
+            ) from None
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path}:{number}: not valid JSON ({exc.msg} at column {exc.colno}); fix or remove that line") from None
+        if not isinstance(row, dict):
+            raise DataError(f"{path}:{number}: expected a JSON object per line, got {type(row).__name__}")
+        rows.append(row | {"_line": number})
+    if not rows:
+        raise DataError(f"{path}: no rows (the file is empty or blank); expected one JSON object per line")
     return rows
 
 

@@ -21,6 +21,7 @@ import yaml
 
 from argen_tasks.cli.options import add_scoring_arguments
 from argen_tasks.domain import TIERS
+from argen_tasks.secrets import redact_url
 from argen_tasks.splits import SPLITS
 
 BACKENDS = ("auto", "unsloth", "transformers")
@@ -224,8 +225,12 @@ class TrainConfig:
         return "wandb" in self.report_to
 
     def to_dict(self) -> dict[str, Any]:
-        """Every field (none of them is a secret): for run.json and the tracker's config."""
-        return dataclasses.asdict(self)
+        """Every field, for run.json and the tracker's config; no field is a key, and URLs lose their credentials."""
+        values = dataclasses.asdict(self)
+        for name in ("judge_base_url", "vllm_server_url"):
+            if values[name]:
+                values[name] = redact_url(values[name])
+        return values
 
 
 def load_config(path: Path | None, overrides: dict[str, Any]) -> TrainConfig:

@@ -19,6 +19,8 @@ from pathlib import Path
 
 from rich.console import Console
 
+from argen_tasks.cli.parser import ArgenParser
+
 BIN = Path(sys.executable).parent
 CONFIG = Path(__file__).resolve().parent.parent / "configs" / "smollm2-cpu.yaml"
 THRESHOLDS = Path(__file__).resolve().parent.parent / "gates" / "default.yaml"
@@ -26,7 +28,7 @@ console = Console(stderr=True)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgenParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output", type=Path, default=Path("outputs/demo"))
     parser.add_argument("--config", type=Path, default=CONFIG, help="training config (YAML)")
     parser.add_argument("--thresholds", type=Path, default=THRESHOLDS)

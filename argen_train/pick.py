@@ -15,7 +15,6 @@ model's rate comes from an ``argen_dharma_dev`` run of it (``argen-eval ... --ta
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Iterable, Sequence
@@ -25,6 +24,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from argen_tasks.cli.parser import ArgenParser
 from argen_tasks.domain import OFF_SCOPE_TIERS
 from argen_tasks.reporting.runs import Provenance, RunError, load_run
 from argen_tasks.verdict import Verdict
@@ -135,7 +135,7 @@ def show(choice: Choice, baseline: DevCounts, console: Console) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m argen_train.pick", description=__doc__.split("\n\n")[0])
+    parser = ArgenParser(prog="python -m argen_train.pick", description=__doc__.split("\n\n")[0])
     parser.add_argument("run_dir", type=Path, help="the training run's --output-dir")
     parser.add_argument(
         "--baseline-dev", type=Path, required=True,

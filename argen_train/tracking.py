@@ -19,7 +19,6 @@ from transformers import TrainerCallback
 
 DEFAULT_PROJECT = "argen"
 RUN_ID_FILE = "wandb_run_id"
-SECRET_FLAGS = ("--judge-api-key",)
 
 
 def configure_wandb(project: str | None, output_dir: Path, resuming: bool) -> str:
@@ -50,18 +49,6 @@ def wandb_configured() -> bool:
         return netrc.netrc(os.environ.get("NETRC")).authenticators(host or "") is not None
     except (OSError, netrc.NetrcParseError):
         return False
-
-
-def redact_argv(argv: list[str]) -> list[str]:
-    """``argv`` with secret flag values replaced: W&B records the command line in its run metadata."""
-    redacted = list(argv)
-    for i, arg in enumerate(redacted):
-        for flag in SECRET_FLAGS:
-            if arg == flag and i + 1 < len(redacted):
-                redacted[i + 1] = "***"
-            elif arg.startswith(flag + "="):
-                redacted[i] = flag + "=***"
-    return redacted
 
 
 class ArgenConfigCallback(TrainerCallback):

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from argen_tasks.secrets import redact_argv
 from argen_train import backend as backends
 from argen_train.__main__ import build_parser
 from argen_train.config import ConfigError, TrainConfig, load_config, overrides_from_args
-from argen_train.tracking import configure_wandb, redact_argv
+from argen_train.tracking import configure_wandb
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 

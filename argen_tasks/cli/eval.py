@@ -1,25 +1,34 @@
 """``argen-eval``: lm-eval's CLI with argen's tasks always registered.
 
 Takes every ``lm_eval`` argument plus the judge/policy options, and resolves embedded model
-aliases in ``--model_args pretrained=...`` (e.g. ``pretrained=smollm2-135m-instruct``).
+aliases in ``--model_args pretrained=...`` (e.g. ``pretrained=smollm2-135m-instruct``). Exits 2 for
+unusable input (lm-eval's own argument errors included), 70 on an internal error.
 """
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 
+from argen_tasks.cli.exits import OK, run_cli
 from argen_tasks.cli.options import add_scoring_arguments, export_scoring_arguments
+from argen_tasks.cli.parser import ArgenParser
+from argen_tasks.judges import JudgeNotConfigured
+from argen_tasks.policy import PolicyError
+from argen_tasks.splits import DataError
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="argen-eval", add_help=False)
+    parser = ArgenParser(prog="argen-eval", add_help=False)
     add_scoring_arguments(parser)
     args, rest = parser.parse_known_args(argv if argv is not None else sys.argv[1:])
+    parser.reject_abbreviations(rest)
     export_scoring_arguments(args)
     rest = [resolve_model_args(arg) for arg in rest]
+    run_cli("argen-eval", argv, lambda: evaluate(rest), (DataError, PolicyError, JudgeNotConfigured))
 
+
+def evaluate(rest: list[str]) -> int:
     from argen_tasks.lm_eval_plugin import register
 
     register()
@@ -27,6 +36,7 @@ def main(argv: list[str] | None = None) -> None:
 
     sys.argv = ["argen-eval", *rest]
     cli_evaluate()
+    return OK
 
 
 def resolve_model_args(arg: str) -> str:

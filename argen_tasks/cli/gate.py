@@ -3,8 +3,8 @@
 Exit 0 when every check passes; 1 when an absolute limit is broken or a regression against the
 baseline is statistically significant; 2 for unusable input (no samples file, a --limit-ed run, a
 missing metric or tier, a baseline with another judge, rubric, policy or test set, an invalid
-thresholds file). A misconfigured pipeline therefore never passes by accident, and never looks
-like a model regression either.
+thresholds file, an unwritable --markdown path); 70 on an internal error. A misconfigured
+pipeline therefore never passes by accident, and never looks like a model regression either.
 """
 
 from __future__ import annotations
@@ -17,13 +17,15 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from argen_tasks.io import write_text_atomic
+from argen_tasks.cli.exits import FAILED, OK, run_cli
+from argen_tasks.cli.parser import ArgenParser
+from argen_tasks.io import OutputError, check_writable, write_text_atomic
 from argen_tasks.reporting.gate import COLUMNS, describe, evaluate, load_thresholds, markdown
 from argen_tasks.reporting.runs import RunError, load_run
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
+    parser = ArgenParser(
         prog="argen-gate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("candidate", type=Path, help="the candidate's results_*.json, or the lm-eval output dir holding it")
@@ -32,14 +34,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--alpha", type=float, help="significance level of the regression tests (default: the file's, else 0.05)")
     parser.add_argument("--markdown", type=Path, metavar="PATH", help="also write the summary as markdown, e.g. for a CI page")
     args = parser.parse_args(argv)
-    errors = Console(stderr=True, soft_wrap=True)
+    run_cli("argen-gate", argv, lambda: gate_or_explain(args), (RunError, OutputError))
+
+
+def gate_or_explain(args: argparse.Namespace) -> int:
+    """The gate's exit code; on unusable input the markdown summary, if asked for, says why there is no verdict."""
+    if args.markdown:
+        check_writable(args.markdown, "--markdown")
     try:
-        sys.exit(run_gate(args, Console(width=None if sys.stdout.isatty() else 200)))
+        return run_gate(args, Console(width=None if sys.stdout.isatty() else 200))
     except RunError as exc:
-        errors.print(f"[bold red]argen-gate:[/] unusable input: {escape(str(exc))}", highlight=False)
-        if args.markdown:  # the CI page says why there is no verdict
+        if args.markdown:
             write_text_atomic(args.markdown, f"## argen-gate: unusable input\n\n{exc}\n")
-        sys.exit(2)
+        raise RunError(f"unusable input: {exc}") from None
 
 
 def run_gate(args: argparse.Namespace, console: Console) -> int:
@@ -61,4 +68,4 @@ def run_gate(args: argparse.Namespace, console: Console) -> int:
         write_text_atomic(args.markdown, markdown(checks, candidate, baseline, thresholds))
     failed = [c for c in checks if not c.passed]
     console.print(f"[bold red]FAIL[/]: {len(failed)} of {len(checks)} checks failed" if failed else f"PASS: {len(checks)} checks")
-    return 1 if failed else 0
+    return FAILED if failed else OK

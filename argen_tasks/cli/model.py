@@ -5,13 +5,12 @@ Lets a plain ``lm_eval --model_args pretrained=$(argen-model smollm2-135m-instru
 
 from __future__ import annotations
 
-import argparse
-
+from argen_tasks.cli.parser import ArgenParser
 from argen_tasks.models import EMBEDDED_MODELS, materialise
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="argen-model", description=__doc__)
+    parser = ArgenParser(prog="argen-model", description=__doc__)
     parser.add_argument("alias", choices=sorted(EMBEDDED_MODELS))
     args = parser.parse_args(argv)
     print(materialise(args.alias))

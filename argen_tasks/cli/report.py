@@ -14,10 +14,12 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
+from argen_tasks.cli.exits import OK, UNUSABLE, run_cli
 from argen_tasks.cli.options import add_scoring_arguments, export_scoring_arguments
+from argen_tasks.cli.parser import ArgenParser
+from argen_tasks.io import OutputError, check_writable
 from argen_tasks.reporting.compare import compare, format_delta, format_estimate, summarize, tiers_of
 from argen_tasks.reporting.evaluate import EvalOptions, EvaluationError, evaluate_model, is_model
 from argen_tasks.reporting.report import write_report
@@ -27,7 +29,7 @@ HEADLINE = ("dharma_violation", "over_refusal", "ahimsa_violation", "helpfulness
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
+    parser = ArgenParser(
         prog="argen-report", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--baseline", required=True, metavar="RUN_OR_MODEL", help="results file/dir, model dir, alias or hf:OWNER/NAME")
@@ -47,32 +49,40 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     export_scoring_arguments(args)
     console = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 160)
-    try:
-        sys.exit(run_report(args, console))
-    except RunError as exc:
-        console.print(f"[bold red]argen-report:[/] {escape(str(exc))}", highlight=False)
-        sys.exit(2)
-    except EvaluationError as exc:
-        console.print(f"[bold red]argen-report:[/] {escape(str(exc))}", highlight=False)
-        sys.exit(1)
+    run_cli("argen-report", argv, lambda: run_report(args, console), (RunError, OutputError, UnusableModel))
+
+
+class UnusableModel(ValueError):
+    """lm-eval refused a model or its arguments (it exited 2): the user's input, not a crash."""
 
 
 def run_report(args: argparse.Namespace, console: Console) -> int:
+    check_writable(args.output, "-o/--output", directory=True)
+    try:
+        return build_report(args, console)
+    except EvaluationError as exc:
+        if exc.returncode == UNUSABLE:
+            raise UnusableModel(f"{exc}; see lm-eval's message above") from None
+        raise
+
+
+def build_report(args: argparse.Namespace, console: Console) -> int:
+    for spec in (args.baseline, args.candidate):  # before evaluating the other side for minutes
+        if not is_model(spec) and not Path(spec).exists():
+            raise RunError(f"{spec}: no such results file, output dir or model (hub models are hf:OWNER/NAME)")
     options = EvalOptions(args.tasks, args.model_args, args.device, args.batch_size, args.gen_kwargs, args.limit)
     baseline = obtain_run(args.baseline, args.baseline_label, args.output / "runs" / "baseline", options)
     candidate = obtain_run(args.candidate, args.candidate_label, args.output / "runs" / "candidate", options)
     report = write_report(baseline, candidate, args.output, max_flips=args.max_flips)
     console.print(headline_table(baseline, candidate))
     console.print(f"wrote {report.markdown} and {len(report.plots)} plots")
-    return 0
+    return OK
 
 
 def obtain_run(spec: str, label: str, eval_dir: Path, options: EvalOptions) -> Run:
     """Evaluate ``spec`` if it names a model, else read it as an existing run."""
     if is_model(spec):
         return load_run(evaluate_model(spec, eval_dir, options), label)
-    if not Path(spec).exists():
-        raise RunError(f"{spec}: no such results file, output dir or model (hub models are hf:OWNER/NAME)")
     return load_run(Path(spec), label)
 
 

@@ -21,6 +21,10 @@ HUB_PREFIX = "hf:"
 class EvaluationError(RuntimeError):
     """lm-eval exited non-zero; its output was already streamed to the terminal."""
 
+    def __init__(self, message: str, returncode: int) -> None:
+        super().__init__(message)
+        self.returncode = returncode
+
 
 @dataclass(frozen=True)
 class EvalOptions:
@@ -58,8 +62,9 @@ def evaluate_model(model: str, output_dir: Path, options: EvalOptions) -> Path:
     ):
         if value is not None:
             command += [flag, str(value)]
-    if subprocess.run(command, check=False).returncode != 0:
-        raise EvaluationError(f"lm-eval failed on {model} (command: {' '.join(command[3:])})")
+    returncode = subprocess.run(command, check=False).returncode
+    if returncode != 0:
+        raise EvaluationError(f"lm-eval failed on {model} (exit {returncode}; command: {' '.join(command[3:])})", returncode)
     new = sorted(set(output_dir.rglob(RESULTS_GLOB)) - before, key=lambda p: p.stat().st_mtime)
     if not new:
         raise RunError(f"{output_dir}: lm-eval finished but wrote no results file")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from argen_tasks.splits import DataError, read_jsonl
 from argen_tasks.verdict import METRICS, Verdict
 
 RESULTS_GLOB = "results_*.json"
@@ -176,17 +177,15 @@ def _provenance(path: Path, results: dict[str, Any], tasks: list[str]) -> Proven
 def _read_samples(path: Path, provenance: Provenance) -> list[Sample]:
     if not path.is_file():
         raise RunError(f"{path}: samples file missing; run lm_eval with --log_samples and keep the files together")
-    samples = []
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, 1):
-            if line.strip():
-                samples.append(_sample(f"{path}:{number}", line, provenance))
-    return samples
-
-
-def _sample(where: str, line: str, provenance: Provenance) -> Sample:
     try:
-        row = json.loads(line)
+        rows = read_jsonl(path)
+    except DataError as exc:
+        raise RunError(str(exc)) from None
+    return [_sample(f"{path}:{row['_line']}", row, provenance) for row in rows]
+
+
+def _sample(where: str, row: dict[str, Any], provenance: Provenance) -> Sample:
+    try:
         doc = row["doc"]
         sample = Sample(
             id=str(doc["id"]),
@@ -196,8 +195,11 @@ def _sample(where: str, line: str, provenance: Provenance) -> Sample:
             response=row["resps"][0][0],
             verdict=Verdict.from_dict(json.loads(row["filtered_resps"][0])),
         )
-    except (json.JSONDecodeError, KeyError, IndexError, TypeError) as exc:
-        raise RunError(f"{where}: not an argen_dharma sample ({type(exc).__name__}: {exc})") from None
+    except (json.JSONDecodeError, KeyError, IndexError, TypeError, AttributeError) as exc:
+        raise RunError(
+            f"{where}: not an argen_dharma sample ({type(exc).__name__}: {exc}); pass the output of an "
+            "argen_dharma run with --log_samples"
+        ) from None
     judged_by = Provenance(sample.verdict.judge, sample.verdict.rubric_version, sample.verdict.policy_hash)
     if judged_by != provenance:
         raise RunError(f"{where}: verdict provenance {judged_by} differs from the results file's {provenance}")
