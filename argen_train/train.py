@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from transformers import set_seed
-from transformers.trainer_utils import get_last_checkpoint
+from transformers.trainer import TRAINER_STATE_NAME as TRAINER_STATE
 from trl import GRPOConfig
 
 from argen_tasks.config import ENV_CONCURRENCY, ScoringConfig
@@ -128,33 +130,57 @@ def run(
 
 
 def resume_checkpoint(config: TrainConfig, output_dir: Path) -> Path | None:
-    """The checkpoint to continue from; refuses to silently mix a new run into an old one's directory."""
-    latest = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
-    if config.resume is None:
-        if latest:
-            raise ConfigError(
-                f"{output_dir} already holds checkpoints (latest: {Path(latest).name}); "
-                "pass --resume to continue that run, or choose another --output-dir"
-            )
-        return None
-    if config.resume == "latest":
-        if not latest:
-            raise ConfigError(f"--resume: no checkpoint-* directory in {output_dir} to continue from")
-        path = Path(latest)
-    else:
-        path = Path(config.resume)
-        if not (path / "trainer_state.json").is_file():
-            raise ConfigError(f"--resume {path}: not a checkpoint directory (no trainer_state.json)")
-    _require_steps_left(config, path)
+    """The checkpoint to continue from; refuses to silently mix a new run into an old one's directory.
+
+    A checkpoint interrupted while it was being written (a kill, a full disk) neither blocks a fresh
+    run nor is resumed from: it is removed, with a message, and written again when the run reaches
+    its step.
+    """
+    found = checkpoint_dirs(output_dir)
+    complete = [path for path in found if checkpoint_is_complete(path)]
+    latest = complete[-1] if complete else None
+    if config.resume is None and latest:
+        raise ConfigError(
+            f"{output_dir} already holds checkpoints (latest: {latest.name}); "
+            "pass --resume to continue that run, or choose another --output-dir"
+        )
+    if config.resume == "latest" and not latest:
+        raise ConfigError(f"--resume: no complete checkpoint-* directory in {output_dir} to continue from")
+    path = Path(config.resume) if config.resume not in (None, "latest") else latest
+    if path is not None and not checkpoint_is_complete(path):
+        raise ConfigError(f"--resume {path}: not a complete checkpoint directory (no readable {TRAINER_STATE})")
+    if path is not None:
+        _require_steps_left(config, path)
+    for partial in (p for p in found if p not in complete):
+        shutil.rmtree(partial, ignore_errors=True)  # every rank may get here; the first one removes it
+        if os.environ.get("RANK", "0") == "0":
+            print(f"argen-train: removed {partial}: an incomplete checkpoint (interrupted while saving)", file=sys.stderr)
     return path
+
+
+def checkpoint_dirs(output_dir: Path) -> list[Path]:
+    """``checkpoint-N`` directories of ``output_dir``, by step."""
+    if not output_dir.is_dir():
+        return []
+    found = [p for p in output_dir.iterdir() if p.is_dir() and re.fullmatch(r"checkpoint-\d+", p.name)]
+    return sorted(found, key=lambda p: int(p.name.removeprefix("checkpoint-")))
+
+
+def checkpoint_is_complete(path: Path) -> bool:
+    """Trainer writes ``trainer_state.json`` last, after the weights, optimizer, scheduler and RNG state:
+    a checkpoint whose state file is missing or does not parse was interrupted."""
+    try:
+        state = json.loads((path / TRAINER_STATE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return isinstance(state, dict) and isinstance(state.get("global_step"), int)
 
 
 def _require_steps_left(config: TrainConfig, checkpoint: Path) -> None:
     """The trainer checks ``max_steps`` only after a step, so resuming a finished run would train one more."""
-    state = checkpoint / "trainer_state.json"
-    if config.max_steps < 0 or not state.is_file():
+    if config.max_steps < 0:
         return
-    done = json.loads(state.read_text(encoding="utf-8"))["global_step"]
+    done = json.loads((checkpoint / TRAINER_STATE).read_text(encoding="utf-8"))["global_step"]
     if done >= config.max_steps:
         raise ConfigError(
             f"--resume {checkpoint}: that run is at step {done} and --max-steps is {config.max_steps}; "

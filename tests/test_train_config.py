@@ -135,13 +135,36 @@ def test_resume_refuses_to_mix_runs(tmp_path: Path) -> None:
     from argen_train.train import resume_checkpoint
 
     (tmp_path / "checkpoint-4").mkdir()
+    (tmp_path / "checkpoint-4" / "trainer_state.json").write_text('{"global_step": 4}')
     with pytest.raises(ConfigError, match="already holds checkpoints"):
         resume_checkpoint(TrainConfig(output_dir=str(tmp_path)), tmp_path)
     assert resume_checkpoint(TrainConfig(resume="latest"), tmp_path) == tmp_path / "checkpoint-4"
-    with pytest.raises(ConfigError, match="no checkpoint"):
+    with pytest.raises(ConfigError, match="no complete checkpoint"):
         resume_checkpoint(TrainConfig(resume="latest"), tmp_path / "empty")
-    with pytest.raises(ConfigError, match="not a checkpoint directory"):
-        resume_checkpoint(TrainConfig(resume=str(tmp_path / "checkpoint-4")), tmp_path)
+    (tmp_path / "other").mkdir()
+    with pytest.raises(ConfigError, match="not a complete checkpoint directory"):
+        resume_checkpoint(TrainConfig(resume=str(tmp_path / "other")), tmp_path)
+
+
+def test_an_incomplete_checkpoint_is_skipped_and_removed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Killed while ``checkpoint-6/`` was being written: its state file is missing or cut short."""
+    from argen_train.train import resume_checkpoint
+
+    for step, state in ((4, '{"global_step": 4}'), (6, None), (8, '{"global_step": 8, "log_hi')):
+        (tmp_path / f"checkpoint-{step}").mkdir()
+        (tmp_path / f"checkpoint-{step}" / "README.md").write_text("model card")
+        if state:
+            (tmp_path / f"checkpoint-{step}" / "trainer_state.json").write_text(state)
+    assert resume_checkpoint(TrainConfig(resume="latest"), tmp_path) == tmp_path / "checkpoint-4"
+    err = capsys.readouterr().err
+    assert f"removed {tmp_path / 'checkpoint-6'}: an incomplete checkpoint" in err and "checkpoint-8" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint-4"]
+
+    fresh = tmp_path / "fresh"
+    (fresh / "checkpoint-2").mkdir(parents=True)
+    (fresh / "checkpoint-2" / "README.md").write_text("model card")
+    assert resume_checkpoint(TrainConfig(output_dir=str(fresh)), fresh) is None, "a fresh run is not refused"
+    assert not (fresh / "checkpoint-2").exists()
 
 
 def test_resume_of_a_finished_run_asks_for_more_steps(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -156,3 +157,35 @@ def test_a_failing_judge_stops_the_run(tmp_path: Path, clean_env: None, capsys: 
     message = " ".join(capsys.readouterr().err.split())
     assert "judge error rate 100% (2 of 2 completions without a verdict) at step 1" in message
     assert "APIConnectionError" in message and "--resume" in message
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_an_interrupted_checkpoint_neither_blocks_nor_is_resumed(
+    tmp_path: Path, clean_env: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Killed while ``checkpoint-N/`` was being written, with only its model card in it (the first
+    file Trainer writes): a fresh run in that directory starts, and ``--resume`` continues from the
+    latest complete checkpoint, losing at most one save interval."""
+    out = tmp_path / "run"
+    common = [*TINY, "--save-steps", "1", "--output-dir", str(out), "--report-to", "none"]
+    interrupted(out / "checkpoint-1")
+    main([*common, "--max-steps", "2"])
+    assert f"removed {out / 'checkpoint-1'}: an incomplete checkpoint" in capsys.readouterr().err
+    assert json.loads((out / "run.json").read_text())["global_step"] == 2
+
+    card = (out / "checkpoint-2" / "README.md").read_text()
+    shutil.rmtree(out / "checkpoint-2")
+    interrupted(out / "checkpoint-2", card)
+    main([*common, "--max-steps", "3", "--resume"])
+    assert f"removed {out / 'checkpoint-2'}: an incomplete checkpoint" in capsys.readouterr().err
+    manifest = json.loads((out / "run.json").read_text())
+    assert manifest["resumed_from"] == str(out / "checkpoint-1") and manifest["global_step"] == 3
+    history = json.loads((out / "checkpoint-3" / "trainer_state.json").read_text())["log_history"]
+    assert [e["step"] for e in history if "rewards/policy_reward/mean" in e] == [1, 2, 3], "step count continued"
+    assert (out / "checkpoint-2" / "trainer_state.json").is_file(), "the lost step was trained and saved again"
+
+
+def interrupted(checkpoint: Path, card: str = "---\nlibrary_name: peft\n---\n") -> None:
+    checkpoint.mkdir(parents=True)
+    (checkpoint / "README.md").write_text(card)
