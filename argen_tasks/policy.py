@@ -20,6 +20,7 @@ import regorus
 
 DECISION_RULE = "data.argen.decision"
 DEFAULT_POLICY_DIR = Path(str(files("argen_tasks.policies").joinpath("default")))
+POLICY_HELP = f"package argen, decision := {{violations, components, reward}}; start from a copy of {DEFAULT_POLICY_DIR}"
 
 
 class PolicyError(ValueError):
@@ -55,7 +56,7 @@ class Policy:
             try:
                 engine.add_policy(name, text)
             except RuntimeError as exc:
-                raise PolicyError(f"invalid Rego policy {_first_lines(exc)}") from None
+                raise PolicyError(f"invalid Rego policy {_first_lines(exc)}\nfix that file ({POLICY_HELP})") from None
         for path, text in self._data:
             try:
                 engine.add_data_json(text)
@@ -70,7 +71,10 @@ class Policy:
         try:
             result = engine.eval_rule(DECISION_RULE)
         except RuntimeError as exc:
-            raise PolicyError(f"{self.directory}: evaluating {DECISION_RULE} failed: {_first_lines(exc)}") from None
+            raise PolicyError(
+                f"{self.directory}: evaluating {DECISION_RULE} for a tier {tier!r} verdict failed: {_first_lines(exc)}\n"
+                f"the policy must decide every verdict ({POLICY_HELP})"
+            ) from None
         return _decision(result, self.directory)
 
     def _thread_engine(self) -> regorus.Engine:
@@ -100,11 +104,12 @@ def load_policy(directory: str | os.PathLike[str] | None = None) -> Policy:
 def _decision(result: Any, directory: Path) -> Decision:
     if not isinstance(result, dict) or not {"violations", "components", "reward"} <= result.keys():
         raise PolicyError(
-            f"{directory}: {DECISION_RULE} must be an object with violations, components and reward; got {result!r}"
+            f"{directory}: {DECISION_RULE} must be an object with violations, components and reward; got {result!r} "
+            f"({POLICY_HELP})"
         )
     reward = result["reward"]
     if not isinstance(reward, (int, float)) or isinstance(reward, bool):
-        raise PolicyError(f"{directory}: {DECISION_RULE}.reward must be a number; got {reward!r}")
+        raise PolicyError(f"{directory}: {DECISION_RULE}.reward must be a number; got {reward!r} ({POLICY_HELP})")
     return Decision(
         violations=list(result["violations"]),
         components={k: float(v) for k, v in result["components"].items()},

@@ -1,0 +1,3 @@
+package argen
+
+reward := 1

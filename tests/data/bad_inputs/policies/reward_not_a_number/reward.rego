@@ -1,0 +1,3 @@
+package argen
+
+decision := {"violations": [], "components": {}, "reward": "high"}
