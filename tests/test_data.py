@@ -149,7 +149,7 @@ def test_long_answer_set_is_long_varied_and_split_by_source_prompt(splits: dict[
     rows = load_long_answers()
     sources = {row["id"]: row["prompt"] for split in ("train", "dev") for row in splits[split]}
     assert len(rows) >= 600 and len({r["prompt_id"] for r in rows}) >= 200
-    assert set(Counter(r["tier"] for r in rows).values()) == {len(rows) // 3}
+    assert min(Counter(r["tier"] for r in rows).values()) >= 0.2 * len(rows), "every tier is well represented"
     written = [len(r["response"]) for r in rows if r["source"] == "written"]
     assert min(written) >= 600 and max(written) <= 2500
     assert sum(r["language"] != "en" for r in rows) >= 0.15 * len(rows)
