@@ -43,16 +43,14 @@ class Packed:
     input_ids: torch.Tensor
     token_type_ids: torch.Tensor
     position_ids: torch.Tensor
-    attention_mask: torch.Tensor
-    """``[batch, 1, length, length]``, additive."""
-    part_pool: torch.Tensor
-    """``[parts, batch * length]``: row ``i`` averages the tokens of part ``i``."""
-    prompt_pool: torch.Tensor
-    """``[batch, batch * length]``: row ``b`` averages the prompt tokens of sequence ``b``."""
+    segment: torch.Tensor
+    """``[batch, length]``: 0 on a sequence's prompt, ``k`` on its ``k``-th part, -1 on padding.
+    The block attention mask and the pooling both follow from it."""
+    part_index: torch.Tensor
+    """``[batch * length]``: the batch-wide index of the part each token belongs to, -1 elsewhere."""
     part_owner: list[int]
     """For each part, the index of its pair in the batch."""
     sequence_owner: list[int]
-    """For each sequence, the index of its pair in the batch."""
     """For each sequence, the index of its pair in the batch."""
 
 
@@ -87,7 +85,7 @@ class PairReader(nn.Module):
         return prompt_ids, part_ids
 
     def pack(self, pairs: Sequence[tuple[list[int], list[list[int]]]]) -> Packed:
-        """Sequences ``[CLS] prompt [SEP] part [SEP] part [SEP] ...`` with the block mask."""
+        """Sequences ``[CLS] prompt [SEP] part [SEP] part [SEP] ...`` with the segments of the block mask."""
         cls_id, sep_id = self.tokenizer.cls_token_id, self.tokenizer.sep_token_id
         sequences: list[tuple[int, list[int], list[list[int]]]] = []
         for owner, (prompt_ids, part_ids) in enumerate(pairs):
@@ -98,63 +96,61 @@ class PairReader(nn.Module):
                     group = []
                 group.append(ids)
             sequences.append((owner, prompt_ids, group))
-        lengths = [len(p) + 2 + sum(len(g) + 1 for g in group) for _, p, group in sequences]
-        batch, length = len(sequences), max(lengths)
-        input_ids = torch.zeros(batch, length, dtype=torch.long)
-        token_types = torch.zeros(batch, length, dtype=torch.long)
-        positions = torch.zeros(batch, length, dtype=torch.long)
-        allowed = torch.zeros(batch, length, length, dtype=torch.bool)
-        part_spans: list[tuple[int, int, int]] = []
-        prompt_spans: list[tuple[int, int]] = []
+        rows: list[tuple[list[int], list[int], list[int], list[int]]] = []
         part_owner: list[int] = []
-        for b, (owner, prompt_ids, group) in enumerate(sequences):
+        for owner, prompt_ids, group in sequences:
             head = [cls_id, *prompt_ids, sep_id]
-            end = len(head)
-            input_ids[b, :end] = torch.tensor(head)
-            positions[b, :end] = torch.arange(end)
-            allowed[b, :end, :end] = True
-            prompt_spans.append((b, end))
-            for ids in group:
-                span = [*ids, sep_id]
-                start, stop = end, end + len(span)
-                input_ids[b, start:stop] = torch.tensor(span)
-                token_types[b, start:stop] = 1
-                positions[b, start:stop] = torch.arange(len(head), len(head) + len(span))
-                allowed[b, start:stop, : len(head)] = True
-                allowed[b, start:stop, start:stop] = True
-                part_spans.append((b, start, stop))
+            ids, types, positions, segment = list(head), [0] * len(head), list(range(len(head))), [0] * len(head)
+            for k, part in enumerate(group, 1):
+                span = len(part) + 1
+                ids += [*part, sep_id]
+                types += [1] * span
+                positions += range(len(head), len(head) + span)
+                segment += [k] * span
                 part_owner.append(owner)
-                end = stop
-            padding = torch.arange(end, length)
-            allowed[b, padding, padding] = True
-        mask = torch.zeros(batch, 1, length, length)
-        mask.masked_fill_(~allowed.unsqueeze(1), torch.finfo(mask.dtype).min)
+            rows.append((ids, types, positions, segment))
+        length = max(len(r[0]) for r in rows)
+        pad = lambda values, fill: values + [fill] * (length - len(values))  # noqa: E731
+        segment = torch.tensor([pad(r[3], -1) for r in rows])
+        first_part = torch.cumsum(segment.amax(dim=1).clamp(min=0), 0) - segment.amax(dim=1).clamp(min=0)
+        part_index = torch.where(segment > 0, first_part[:, None] + segment - 1, -1).flatten()
         return Packed(
-            input_ids, token_types, positions, mask,
-            _pool_matrix([(b * length + s, b * length + e) for b, s, e in part_spans], batch * length),
-            _pool_matrix([(b * length, b * length + e) for b, e in prompt_spans], batch * length),
+            torch.tensor([pad(r[0], 0) for r in rows]), torch.tensor([pad(r[1], 0) for r in rows]),
+            torch.tensor([pad(r[2], 0) for r in rows]), segment, part_index,
             part_owner, [owner for owner, _, _ in sequences],
         )  # fmt: skip
 
     def forward(self, packed: Packed) -> tuple[torch.Tensor, torch.Tensor]:
         """Part logits ``[parts, len(PART_HEADS)]`` and prompt logits ``[sequences, len(PROMPT_HEADS)]``."""
         device = self.part_head.weight.device
+        segment = packed.segment.to(device)
         hidden = self.encoder(
             input_ids=packed.input_ids.to(device),
             token_type_ids=packed.token_type_ids.to(device),
             position_ids=packed.position_ids.to(device),
-            attention_mask=packed.attention_mask.to(device),
-        ).last_hidden_state.flatten(0, 1)
-        parts = packed.part_pool.to(device) @ hidden
-        prompts = packed.prompt_pool.to(device) @ hidden
+            attention_mask=_block_mask(segment, self.part_head.weight.dtype),
+        ).last_hidden_state
+        parts = _segment_mean(hidden.flatten(0, 1), packed.part_index.to(device), len(packed.part_owner))
+        prompt = (segment == 0).unsqueeze(-1)
+        prompts = (hidden * prompt).sum(1) / prompt.sum(1)
         return self.part_head(parts), self.prompt_head(prompts)
 
 
-def _pool_matrix(spans: list[tuple[int, int]], width: int) -> torch.Tensor:
-    pool = torch.zeros(len(spans), width)
-    for row, (start, stop) in enumerate(spans):
-        pool[row, start:stop] = 1.0 / (stop - start)
-    return pool
+def _block_mask(segment: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """Additive ``[batch, 1, length, length]`` mask: the prompt attends to itself, a part to the prompt
+    and itself, padding only to padding."""
+    query, key = segment.unsqueeze(2), segment.unsqueeze(1)
+    allowed = (query == key) | ((key == 0) & (query >= 0))
+    mask = torch.zeros(allowed.shape, dtype=dtype, device=segment.device)
+    return mask.masked_fill_(~allowed, torch.finfo(dtype).min).unsqueeze(1)
+
+
+def _segment_mean(values: torch.Tensor, index: torch.Tensor, count: int) -> torch.Tensor:
+    """The mean of ``values`` rows per ``index`` (rows with index -1 are left out)."""
+    keep = index >= 0
+    sums = values.new_zeros(count, values.shape[-1]).index_add_(0, index[keep], values[keep])
+    sizes = torch.bincount(index[keep], minlength=count).clamp(min=1).unsqueeze(-1)
+    return sums / sizes
 
 
 def add_adapter(reader: PairReader) -> PairReader:
