@@ -13,8 +13,9 @@ import sys
 from argen_tasks.cli.exits import OK, run_cli
 from argen_tasks.cli.options import add_scoring_arguments, export_scoring_arguments
 from argen_tasks.cli.parser import ArgenParser
-from argen_tasks.judges import JudgeNotConfigured
-from argen_tasks.policy import PolicyError
+from argen_tasks.config import ScoringConfig
+from argen_tasks.judges import JudgeNotConfigured, make_judge
+from argen_tasks.policy import PolicyError, load_policy
 from argen_tasks.splits import DataError
 
 
@@ -29,6 +30,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def evaluate(rest: list[str]) -> int:
+    check_scoring(ScoringConfig.from_env())
     from argen_tasks.lm_eval_plugin import register
 
     register()
@@ -37,6 +39,14 @@ def evaluate(rest: list[str]) -> int:
     sys.argv = ["argen-eval", *rest]
     cli_evaluate()
     return OK
+
+
+def check_scoring(config: ScoringConfig) -> None:
+    """The policy and a remote judge's configuration, checked before lm-eval spends minutes generating
+    (the judge filter would find them only afterwards). The embedded judge is loaded when first needed."""
+    load_policy(config.policy)
+    if config.judge != "local":
+        make_judge(config)
 
 
 def resolve_model_args(arg: str) -> str:
