@@ -103,9 +103,11 @@ def judge_cli(
     return _run("argen-judge score", server, rows, scored, crashed, before, wall, earlier, detail=detail)
 
 
-def lm_eval_filter(
-    server: StubJudgeServer, rows: list[dict[str, Any]], work: Path, client: Client, earlier: set[int] = set()
-) -> PathRun:
+def lm_eval_run(
+    server: StubJudgeServer, rows: list[dict[str, Any]], work: Path, client: Client, output: Path
+) -> tuple[list[str], dict[str, str]]:
+    """The command and environment of an ``lm_eval`` run (lm-eval's ``dummy`` model) of ``rows`` as
+    the task ``argen_faults``, judged by the stub, writing under ``output``."""
     tasks = work / "tasks"
     tasks.mkdir(parents=True, exist_ok=True)
     (tasks / "docs.jsonl").write_text(
@@ -115,19 +117,24 @@ def lm_eval_filter(
         f"include: {TEMPLATE}\ntask: argen_faults\ntest_split: test\n"
         f"dataset_kwargs:\n  data_files:\n    test: {tasks / 'docs.jsonl'}\n"
     )
-    output = work / f"lm_eval-{time.monotonic_ns()}"
     env = os.environ | {
         "ARGEN_JUDGE": "openai:stub", "OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "sk-stub",
         "ARGEN_JUDGE_CACHE": client.cache, "ARGEN_JUDGE_CONCURRENCY": str(client.concurrency),
         "ARGEN_JUDGE_TIMEOUT": str(client.timeout_s), "HF_HUB_OFFLINE": "1",
     }  # fmt: skip
+    command = [str(BIN / "lm_eval"), "--model", "dummy", "--tasks", "argen_faults", "--include_path", str(tasks),
+               "--output_path", str(output), "--log_samples"]  # fmt: skip
+    return command, env
+
+
+def lm_eval_filter(
+    server: StubJudgeServer, rows: list[dict[str, Any]], work: Path, client: Client, earlier: set[int] = set()
+) -> PathRun:
+    output = work / f"lm_eval-{time.monotonic_ns()}"
+    command, env = lm_eval_run(server, rows, work, client, output)
     before = server.stats()["total"]
     start = time.perf_counter()
-    completed = subprocess.run(
-        [str(BIN / "lm_eval"), "--model", "dummy", "--tasks", "argen_faults", "--include_path", str(tasks),
-         "--output_path", str(output), "--log_samples"],
-        capture_output=True, text=True, env=env,
-    )  # fmt: skip
+    completed = subprocess.run(command, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - start
     samples = list(output.glob("*/samples_argen_faults_*.jsonl"))
     results = list(output.glob("*/results_*.json"))

@@ -3,13 +3,19 @@ with identical arguments for baseline and candidate, so the two runs differ only
 
 Each evaluation is a subprocess: two models never share one process's memory, and the run is
 exactly what a user gets from the command line. The judge is configured through the environment
-(``ARGEN_JUDGE`` and friends), which the subprocess inherits.
+(``ARGEN_JUDGE`` and friends), which the subprocess inherits. On Linux the subprocess dies with the
+report: a killed report (``kill -9``, a CI timeout) must not leave an evaluation running that goes
+on paying the judge and writes into the report directory behind the re-run.
 """
 
 from __future__ import annotations
 
+import ctypes
+import os
+import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,10 +68,27 @@ def evaluate_model(model: str, output_dir: Path, options: EvalOptions) -> Path:
     ):
         if value is not None:
             command += [flag, str(value)]
-    returncode = subprocess.run(command, check=False).returncode
+    returncode = subprocess.run(command, check=False, preexec_fn=_die_with(os.getpid())).returncode
     if returncode != 0:
         raise EvaluationError(f"lm-eval failed on {model} (exit {returncode}; command: {' '.join(command[3:])})", returncode)
     new = sorted(set(output_dir.rglob(RESULTS_GLOB)) - before, key=lambda p: p.stat().st_mtime)
     if not new:
         raise RunError(f"{output_dir}: lm-eval finished but wrote no results file")
     return new[-1]
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with(parent: int) -> Callable[[], None] | None:
+    """Run in the forked child: SIGKILL it when ``parent`` dies (Linux's parent-death signal); a parent
+    already gone before the signal was armed is caught by the ``getppid`` check."""
+    if not sys.platform.startswith("linux"):
+        return None
+
+    def arm() -> None:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return arm
