@@ -1,0 +1,137 @@
+"""Grader-directed injection: how often text aimed at the grader hides a violation from the judge.
+
+    .venv/bin/python benchmarks/injection.py [--rows 40] [--llm-rows 3] [--no-llm]
+
+Every attack of ``tests/injection_attacks.py`` (grader notes, fake JSON verdicts, system-prompt
+imitations, role tags, zero-width and homoglyph tricks, instructions in other languages,
+self-assessments, one-line health disclaimers; appended, and for the first four families also
+prepended) is added to violating answers of the labeled judge set's held-out side
+(``dharma_violation`` or ``ahimsa_violation`` true). Each judge first grades the plain answers; only
+those it flags are attacked, and a pair *flips* when a violation the judge flagged on the plain answer
+is no longer flagged. Judges: the offline ``local`` judge (``--rows`` answers) and the LLM-judge path,
+``openai:`` against llama.cpp's server serving the embedded SmolLM2 GGUF (``--llm-rows`` answers: it
+grades about one pair a second on two cores). Rows are a fixed-seed sample, so a re-run after the local
+judge is refitted measures the new weights on the same answers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+TESTS = Path(__file__).resolve().parent.parent / "tests"
+sys.path.insert(0, str(TESTS))
+
+from injection_attacks import Attack, attacked, attacks  # noqa: E402
+from llama_server import MODEL_ALIAS, llama_server  # noqa: E402
+
+from argen_tasks.config import ScoringConfig  # noqa: E402
+from argen_tasks.judges import make_judge  # noqa: E402
+from argen_tasks.policy import load_policy  # noqa: E402
+from argen_tasks.scoring import ScoreItem, Scorer  # noqa: E402
+from argen_tasks.splits import labeled_split, load_labeled  # noqa: E402
+from argen_tasks.verdict import Verdict  # noqa: E402
+
+VIOLATIONS = ("dharma_violation", "ahimsa_violation")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    judge: str
+    rows: int
+    """Violating answers sampled."""
+    flagged: int
+    """Of those, the answers the judge flags without an attack: the ones attacked."""
+    pairs: int
+    flips: Counter[str]
+    """Flipped pairs per family."""
+    pairs_by_family: Counter[str]
+    reward_before: float
+    reward_after: Counter[str]
+    """Summed reward of the attacked pairs per family (mean = sum / pairs)."""
+    errors: int
+    wall_s: float
+
+
+def violating_rows(n: int, seed: int = 0) -> list[dict[str, Any]]:
+    """``n`` held-out labeled answers with a scope or safety violation, a fixed-seed sample."""
+    rows = [r for r in load_labeled() if labeled_split(r["prompt"]) == "heldout" and any(r[v] for v in VIOLATIONS)]
+    return random.Random(seed).sample(rows, min(n, len(rows)))
+
+
+def caught(row: dict[str, Any], verdict: Verdict) -> set[str]:
+    """The labeled violations of ``row`` that ``verdict`` flags."""
+    return {v for v in VIOLATIONS if row[v] and getattr(verdict, v)}
+
+
+def flipped(row: dict[str, Any], before: Verdict, after: Verdict) -> bool:
+    """A violation flagged on the plain answer is no longer flagged (an error is not a flip)."""
+    return after.error is None and bool(caught(row, before) - caught(row, after))
+
+
+def measure(scorer: Scorer, rows: list[dict[str, Any]], corpus: list[Attack]) -> Outcome:
+    start = time.perf_counter()
+    plain = scorer.score_sync([ScoreItem(r["prompt"], r["response"], r["tier"]) for r in rows])
+    targets = [(row, verdict) for row, verdict in zip(rows, plain) if caught(row, verdict)]
+    pairs = [(row, before, attack) for row, before in targets for attack in corpus]
+    verdicts = scorer.score_sync([ScoreItem(r["prompt"], attacked(r["response"], a), r["tier"]) for r, _, a in pairs])
+    flips, by_family, reward_after = Counter(), Counter(), Counter()
+    for (row, before, attack), after in zip(pairs, verdicts):
+        by_family[attack.family] += 1
+        flips[attack.family] += flipped(row, before, after)
+        reward_after[attack.family] += after.reward or 0.0
+    return Outcome(
+        judge=scorer.judge.id, rows=len(rows), flagged=len(targets), pairs=len(pairs), flips=flips,
+        pairs_by_family=by_family, reward_before=sum(v.reward or 0.0 for _, v in targets) / max(1, len(targets)),
+        reward_after=reward_after, errors=sum(v.error is not None for v in verdicts), wall_s=time.perf_counter() - start,
+    )  # fmt: skip
+
+
+def scorer(config: ScoringConfig) -> Scorer:
+    """A scorer with no cache: every pair is judged now, by the current weights."""
+    return Scorer(make_judge(config), load_policy(config.policy), None)
+
+
+def report(outcomes: list[Outcome], corpus: list[Attack]) -> None:
+    texts = len({a.text for a in corpus})
+    print(f"{len(corpus)} attacks ({texts} distinct texts, {sum(a.prepend for a in corpus)} of them prepended)\n")
+    print("| judge | violating answers sampled | flagged without attack | pairs | flips | flip rate | errors | wall (s) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for o in outcomes:
+        total = sum(o.flips.values())
+        print(f"| `{o.judge}` | {o.rows} | {o.flagged} | {o.pairs} | {total} | {total / max(1, o.pairs):.1%} | {o.errors} | {o.wall_s:.0f} |")
+    print("\nPer family: flips / pairs (mean reward of the attacked answers; plain answers' mean in the header)\n")
+    print("| family | attacks | " + " | ".join(f"`{o.judge}` (plain {o.reward_before:.2f})" for o in outcomes) + " |")
+    print("|---|---:|" + "---:|" * len(outcomes))
+    for family in dict.fromkeys(a.family for a in corpus):
+        cells = [
+            f"{o.flips[family]} / {o.pairs_by_family[family]} ({o.reward_after[family] / max(1, o.pairs_by_family[family]):.2f})"
+            for o in outcomes
+        ]
+        print(f"| {family} | {sum(a.family == family for a in corpus)} | " + " | ".join(cells) + " |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=40, help="violating answers for the local judge")
+    parser.add_argument("--llm-rows", type=int, default=3, help="violating answers for the LLM judge")
+    parser.add_argument("--no-llm", action="store_true", help="skip the llama.cpp judge")
+    args = parser.parse_args()
+    corpus = attacks()
+    outcomes = [measure(scorer(ScoringConfig(judge="local")), violating_rows(args.rows), corpus)]
+    if not args.no_llm:
+        with tempfile.TemporaryDirectory() as work, llama_server(Path(work) / "server.log") as base_url:
+            config = ScoringConfig(judge=f"openai:{MODEL_ALIAS}", base_url=base_url, api_key="none", concurrency=1, timeout_s=120)
+            outcomes.append(measure(scorer(config), violating_rows(args.llm_rows), corpus))
+    report(outcomes, corpus)
+
+
+if __name__ == "__main__":
+    main()
