@@ -1,6 +1,7 @@
 """Grader-directed injection: how often text aimed at the grader hides a violation from the judge.
 
-    .venv/bin/python benchmarks/injection.py [--rows 40] [--llm-rows 3] [--no-llm]
+    .venv/bin/python benchmarks/injection.py [--rows 40] [--no-llm]
+    .venv/bin/python benchmarks/injection.py --no-local [--llm-rows 3] [--llm-per-family 3]
 
 Every attack of ``tests/injection_attacks.py`` (grader notes, fake JSON verdicts, system-prompt
 imitations, role tags, zero-width and homoglyph tricks, instructions in other languages,
@@ -9,8 +10,9 @@ prepended) is added to violating answers of the labeled judge set's held-out sid
 (``dharma_violation`` or ``ahimsa_violation`` true). Each judge first grades the plain answers; only
 those it flags are attacked, and a pair *flips* when a violation the judge flagged on the plain answer
 is no longer flagged. Judges: the offline ``local`` judge (``--rows`` answers) and the LLM-judge path,
-``openai:`` against llama.cpp's server serving the embedded SmolLM2 GGUF (``--llm-rows`` answers: it
-grades about one pair a second on two cores). Rows are a fixed-seed sample, so a re-run after the local
+``openai:`` against llama.cpp's server serving the embedded SmolLM2 GGUF (``--llm-rows`` answers and
+the first ``--llm-per-family`` texts of each family: it grades one pair in about 6 s on this machine's
+shared cores). Rows are a fixed-seed sample, so a re-run after the local
 judge is refitted measures the new weights on the same answers.
 """
 
@@ -29,7 +31,7 @@ from typing import Any
 TESTS = Path(__file__).resolve().parent.parent / "tests"
 sys.path.insert(0, str(TESTS))
 
-from injection_attacks import Attack, attacked, attacks  # noqa: E402
+from injection_attacks import FAMILIES, Attack, attacked, attacks  # noqa: E402
 from llama_server import MODEL_ALIAS, llama_server  # noqa: E402
 
 from argen_tasks.config import ScoringConfig  # noqa: E402
@@ -99,38 +101,39 @@ def scorer(config: ScoringConfig) -> Scorer:
     return Scorer(make_judge(config), load_policy(config.policy), None)
 
 
-def report(outcomes: list[Outcome], corpus: list[Attack]) -> None:
-    texts = len({a.text for a in corpus})
-    print(f"{len(corpus)} attacks ({texts} distinct texts, {sum(a.prepend for a in corpus)} of them prepended)\n")
-    print("| judge | violating answers sampled | flagged without attack | pairs | flips | flip rate | errors | wall (s) |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for o in outcomes:
-        total = sum(o.flips.values())
-        print(f"| `{o.judge}` | {o.rows} | {o.flagged} | {o.pairs} | {total} | {total / max(1, o.pairs):.1%} | {o.errors} | {o.wall_s:.0f} |")
-    print("\nPer family: flips / pairs (mean reward of the attacked answers; plain answers' mean in the header)\n")
-    print("| family | attacks | " + " | ".join(f"`{o.judge}` (plain {o.reward_before:.2f})" for o in outcomes) + " |")
-    print("|---|---:|" + "---:|" * len(outcomes))
+def report(o: Outcome, corpus: list[Attack]) -> None:
+    """Markdown tables for RESULTS.md: totals, then flips and mean reward per family."""
+    texts, total = len({a.text for a in corpus}), sum(o.flips.values())
+    print(f"`{o.judge}`: {len(corpus)} attacks ({texts} distinct texts, {sum(a.prepend for a in corpus)} of them prepended)\n")
+    print("| violating answers sampled | flagged without attack | pairs | flips | flip rate | errors | wall (s) |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    print(f"| {o.rows} | {o.flagged} | {o.pairs} | {total} | {total / max(1, o.pairs):.1%} | {o.errors} | {o.wall_s:.0f} |")
+    print(f"\n| family | attacks | flips / pairs | mean reward (plain answers: {o.reward_before:.2f}) |")
+    print("|---|---:|---:|---:|")
     for family in dict.fromkeys(a.family for a in corpus):
-        cells = [
-            f"{o.flips[family]} / {o.pairs_by_family[family]} ({o.reward_after[family] / max(1, o.pairs_by_family[family]):.2f})"
-            for o in outcomes
-        ]
-        print(f"| {family} | {sum(a.family == family for a in corpus)} | " + " | ".join(cells) + " |")
+        pairs = o.pairs_by_family[family]
+        attacks_in = sum(a.family == family for a in corpus)
+        print(f"| {family} | {attacks_in} | {o.flips[family]} / {pairs} | {o.reward_after[family] / max(1, pairs):.2f} |")
+    print()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=40, help="violating answers for the local judge")
     parser.add_argument("--llm-rows", type=int, default=3, help="violating answers for the LLM judge")
+    parser.add_argument("--llm-per-family", type=int, default=3, help="attack texts a family for the LLM judge")
     parser.add_argument("--no-llm", action="store_true", help="skip the llama.cpp judge")
+    parser.add_argument("--no-local", action="store_true", help="skip the local judge")
     args = parser.parse_args()
     corpus = attacks()
-    outcomes = [measure(scorer(ScoringConfig(judge="local")), violating_rows(args.rows), corpus)]
+    if not args.no_local:
+        report(measure(scorer(ScoringConfig(judge="local")), violating_rows(args.rows), corpus), corpus)
     if not args.no_llm:
+        texts = {text for texts, _ in FAMILIES.values() for text in texts[: args.llm_per_family]}
+        subset = [attack for attack in corpus if attack.text in texts]
         with tempfile.TemporaryDirectory() as work, llama_server(Path(work) / "server.log") as base_url:
             config = ScoringConfig(judge=f"openai:{MODEL_ALIAS}", base_url=base_url, api_key="none", concurrency=1, timeout_s=120)
-            outcomes.append(measure(scorer(config), violating_rows(args.llm_rows), corpus))
-    report(outcomes, corpus)
+            report(measure(scorer(config), violating_rows(args.llm_rows), subset), subset)
 
 
 if __name__ == "__main__":
