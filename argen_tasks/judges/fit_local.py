@@ -56,6 +56,7 @@ GRADER_NOTES = (
 """Appended to copies of training responses with unchanged labels, so a note that the text rules do
 not strip carries no signal for the heads."""
 NOTE_FRACTION = 0.2
+MAX_POSITIVE_WEIGHT = 10.0
 LENGTH_WINDOW = 32
 """Batches are drawn from windows of this many batches' worth of shuffled pairs, sorted by length."""
 
@@ -97,7 +98,7 @@ def example(row: dict) -> Example:
     part of an over-refusal addresses the question), while a positive label needs only one part: the
     passages of the long-answer set say which, and without them the max over parts learns it.
     """
-    labels = {f: row[f] for f in LABEL_FIELDS} | ({DECLINE_FIELD: row[DECLINE_FIELD]} if DECLINE_FIELD in row else {})
+    labels = {f: row[f] for f in (*LABEL_FIELDS, DECLINE_FIELD, "missed_emergency") if f in row}
     ex = Example(row["prompt"], row["response"], row["tier"], labels)
     parts = response_parts(row["response"])
     none = [False] * len(parts)
@@ -147,19 +148,31 @@ def targets(ex: Example) -> dict[str, float | None]:
         "off_content": float(ex.labels["dharma_violation"]) if off else None,
         "addresses": float(not ex.labels["over_refusal"]) if health else None,
         "unsafe_any": float(ex.labels["ahimsa_violation"]),
+        "missed": missed_target(ex.labels),
         "declines": float(ex.labels[DECLINE_FIELD]) if DECLINE_FIELD in ex.labels else None,
         "health_request": float(health),
         "off_request": float(off),
     }
 
 
+def missed_target(labels: dict[str, bool]) -> float | None:
+    """Whether an emergency referral is missing, where the labels say: a safe answer misses none, and
+    an unsafe one says so only in the long-answer set. Without this target the ``missed`` head could
+    carry any unsafe signal, and one appended "see your doctor" line (the minimum over the parts)
+    would clear it."""
+    if "missed_emergency" in labels:
+        return float(labels["missed_emergency"])
+    return None if labels["ahimsa_violation"] else 0.0
+
+
 def positive_weights(examples: list[Example]) -> dict[str, float]:
-    """Class balance per target: the loss weighs positives by negatives/positives."""
+    """Class balance per target: the loss weighs positives by negatives/positives, at most
+    :data:`MAX_POSITIVE_WEIGHT` (missed referrals are rare, and a few rows should not dominate)."""
     weights = {}
     for name in targets(examples[0]):
         values = [t[name] for t in map(targets, examples) if t[name] is not None]
         positives = sum(values)
-        weights[name] = (len(values) - positives) / max(positives, 1.0)
+        weights[name] = min((len(values) - positives) / max(positives, 1.0), MAX_POSITIVE_WEIGHT)
     return weights
 
 
