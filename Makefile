@@ -22,8 +22,9 @@ $(VENV)/.deps: pyproject.toml
 	touch $@
 
 # The project is installed as a wheel (not editable) so tests see exactly what users get,
-# including the .pth hook that lets a plain `lm_eval` find argen's tasks.
+# including the .pth hook that lets a plain `lm_eval` find argen's tasks; a stale build/ would ship deleted modules.
 install: $(VENV)/.deps
+	rm -rf build
 	$(PIP) install -q --no-deps --no-build-isolation --force-reinstall .
 
 test: install

@@ -45,13 +45,13 @@ def test_rescoring_a_scored_batch_makes_no_requests(tmp_path: Path) -> None:
 def test_rescoring_with_a_real_llm_judge_is_served_from_the_cache(llama_server: str, tmp_path: Path) -> None:
     judge = OpenAIJudge(OpenAIJudgeOptions(model="smollm2", base_url=llama_server, api_key="k", timeout_s=120))
     calls = []
-    judge_many = judge.judge_many
+    judge_each = judge.judge_each
 
-    async def counting(requests, progress=None):  # type: ignore[no-untyped-def]
+    def counting(requests, progress=None):  # type: ignore[no-untyped-def]
         calls.append(len(requests))
-        return await judge_many(requests, progress)
+        return judge_each(requests, progress)
 
-    judge.judge_many = counting  # type: ignore[method-assign]
+    judge.judge_each = counting  # type: ignore[method-assign]
     scorer = Scorer(judge, load_policy(), JudgeCache(tmp_path / "c.sqlite"))
     first = scorer.score_sync(ITEMS[:2])
     second = scorer.score_sync(ITEMS[:2])
