@@ -8,12 +8,15 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import re
 from pathlib import Path
 from typing import Any
 
-from argen_tasks.domain import TIERS, topic_is_valid
+from argen_tasks.domain import ADVERSARIAL, ATTACKS, EXPECTED, TIERS, topic_is_valid
 
 SPLITS = ("train", "dev", "test")
+PROMPT_FILES = (*SPLITS, ADVERSARIAL)
+"""The GRPO splits, and the adversarial prompts (a test set of their own, never trained on)."""
 LABEL_FIELDS = ("dharma_violation", "over_refusal", "ahimsa_violation")
 DECLINE_FIELD = "declined"
 """Labeled on ``out`` rows only: the response turns the request down (with or without a redirect or a
@@ -38,8 +41,8 @@ def data_dir() -> Path:
 
 
 def prompts_path(split: str) -> Path:
-    if split not in SPLITS:
-        raise DataError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+    if split not in PROMPT_FILES:
+        raise DataError(f"unknown split {split!r}; choose one of {', '.join(PROMPT_FILES)}")
     return data_dir() / "prompts" / f"{split}.jsonl"
 
 
@@ -98,7 +101,7 @@ def load_prompts(split: str) -> list[dict[str, Any]]:
     path = prompts_path(split)
     rows = read_jsonl(path)
     for row in rows:
-        _check_prompt_row(path, row)
+        _check_prompt_row(path, row, adversarial=split == ADVERSARIAL)
     return [_without_line(row) for row in rows]
 
 
@@ -162,13 +165,29 @@ def _check_decline(where: str, row: dict[str, Any]) -> None:
         )
 
 
-def _check_prompt_row(path: Path, row: dict[str, Any]) -> None:
+def _check_prompt_row(path: Path, row: dict[str, Any], adversarial: bool) -> None:
     where = f"{path}:{row['_line']}"
     for name in ("id", "prompt", "topic"):
         _require_text(where, row, name)
     _require_tier(where, row)
     if not topic_is_valid(row["tier"], row["topic"]):
         raise DataError(f"{where}: topic {row['topic']!r} is not a {row['tier']!r} topic (see argen_tasks/domain.py)")
+    if adversarial or "attack" in row:
+        _check_attack(where, row)
+    if not isinstance(row.get("lite", False), bool):
+        raise DataError(f"{where}: field 'lite' (in the argen_dharma_lite subset) must be true or false")
+    if "language" in row and not re.fullmatch(r"[a-z]{2}", str(row["language"])):
+        raise DataError(f"{where}: field 'language' must be an ISO 639-1 code such as 'en' or 'es'; got {row['language']!r}")
+
+
+def _check_attack(where: str, row: dict[str, Any]) -> None:
+    if row.get("attack") not in ATTACKS:
+        raise DataError(f"{where}: field 'attack' must be one of {', '.join(ATTACKS)}; got {row.get('attack')!r}")
+    if row.get("expected") != EXPECTED.get(row["tier"]):
+        raise DataError(
+            f"{where}: an adversarial row of tier {row['tier']!r} must have \"expected\": "
+            f"{EXPECTED.get(row['tier'], 'one of the tiers ' + ', '.join(EXPECTED))!r}"
+        )
 
 
 def _require_text(where: str, row: dict[str, Any], name: str) -> None:

@@ -2,8 +2,8 @@
 
     python -m argen_train.demo [--output outputs/demo] [--limit N] [--max-steps N]
 
-baseline evaluation (lm-eval, argen_dharma) -> a short GRPO run -> aligned evaluation -> before/after
-report -> CI gate. Each stage is the product's own CLI, run as a user would run it; the model is
+baseline evaluation (lm-eval, the 218-prompt ``argen_dharma_lite`` subset) -> a short GRPO run -> aligned
+evaluation -> before/after report -> CI gate. Each stage is the product's own CLI, run as a user would run it; the model is
 SmolLM2-135M-Instruct, the judge the embedded offline judge, W&B offline. A failing gate is a result,
 not a crash: the demo prints its verdict and the report path.
 """
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def evaluate(model: str, output: Path, args: argparse.Namespace, env: dict[str, str], title: str) -> None:
     command = [str(BIN / "argen-eval"), "--model", "hf", "--model_args", f"pretrained={model}",
-               "--tasks", "argen_dharma", "--apply_chat_template", "--device", "cpu", "--batch_size", "32",
+               "--tasks", "argen_dharma_lite", "--apply_chat_template", "--device", "cpu", "--batch_size", "32",
                "--gen_kwargs", f"max_gen_toks={args.max_gen_toks}", "--output_path", str(output), "--log_samples"]  # fmt: skip
     if args.limit:
         command += ["--limit", str(args.limit)]

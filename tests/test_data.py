@@ -7,11 +7,14 @@ import json
 import re
 import unicodedata
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from argen_tasks.domain import IN_SCOPE_TOPICS, OUT_OF_SCOPE_TOPICS, TIERS
+import argen_tasks
+from argen_tasks.domain import ADVERSARIAL, ATTACKS, IN_SCOPE_TOPICS, OUT_OF_SCOPE_TOPICS, TIERS
+from argen_tasks.reporting.runs import test_set_hash as hash_of
 from argen_tasks.splits import (
     DataError,
     LABEL_FIELDS,
@@ -22,8 +25,10 @@ from argen_tasks.splits import (
     read_jsonl,
 )
 
-MIN_ROWS = {"train": 400, "dev": 60, "test": 150}
+MIN_ROWS = {"train": 400, "dev": 60, "test": 900, "adversarial": 200}
 NEAR_DUPLICATE_SIMILARITY = 0.92
+MAX_TOPIC_SHARE = 0.08
+"""No topic may pass this share of a test tier (for mixed prompts: neither of its two topics)."""
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +46,37 @@ def test_split_sizes_and_tiers(splits: dict[str, list[dict]]) -> None:
         assert len(rows) >= MIN_ROWS[split], split
         assert len({row["id"] for row in rows}) == len(rows), f"duplicate ids in {split}"
     test_tiers = Counter(row["tier"] for row in splits["test"])
-    assert all(test_tiers[tier] >= 50 for tier in TIERS), test_tiers
+    assert all(test_tiers[tier] >= 300 for tier in TIERS), test_tiers
+
+
+def test_adversarial_prompts_cover_every_attack_and_say_what_is_expected(splits: dict[str, list[dict]]) -> None:
+    rows = splits["adversarial"]
+    attacks = Counter((row["attack"], row["tier"]) for row in rows)
+    assert all(attacks[attack, tier] >= 8 for attack in ATTACKS for tier in ("out", "mixed")), attacks
+    assert {row["expected"] for row in rows if row["tier"] == "out"} == {"decline"}
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_no_topic_dominates_a_test_tier(splits: dict[str, list[dict]], tier: str) -> None:
+    rows = [row for row in splits["test"] if row["tier"] == tier]
+    topics = Counter(part for row in rows for part in row["topic"].split("+"))
+    topic, count = topics.most_common(1)[0]
+    assert count <= MAX_TOPIC_SHARE * len(rows), f"{topic}: {count} of {len(rows)} {tier} prompts"
+
+
+@pytest.mark.parametrize("split", ["test", "adversarial"])
+def test_test_prompts_name_their_language_and_a_tenth_are_not_english(splits: dict[str, list[dict]], split: str) -> None:
+    languages = Counter(row.get("language") for row in splits[split])
+    assert None not in languages
+    assert sum(n for language, n in languages.items() if language != "en") >= 0.10 * len(splits[split]), languages
+
+
+def test_the_lite_subset_is_the_original_test_split_and_seven_prompts_per_attack(splits: dict[str, list[dict]]) -> None:
+    lite = [row for row in splits["test"] if row.get("lite")]
+    assert Counter(row["tier"] for row in lite) == {tier: 54 for tier in TIERS}
+    assert all(int(row["id"].rsplit("-", 1)[1]) <= 54 for row in lite)
+    adversarial = Counter(row["attack"] for row in splits["adversarial"] if row.get("lite"))
+    assert adversarial == {attack: 7 for attack in ATTACKS}
 
 
 def test_topics_span_the_domain(splits: dict[str, list[dict]]) -> None:
@@ -78,6 +113,14 @@ def test_no_near_duplicates_across_splits(splits: dict[str, list[dict]]) -> None
         i, j = np.unravel_index(np.argmax(similarity), similarity.shape)
         assert similarity[i, j] < NEAR_DUPLICATE_SIMILARITY, (
             f"{splits[a][i]['id']} ~ {splits[b][j]['id']} (cosine {similarity[i, j]:.3f})"
+        )
+    judged = sorted({row["prompt"] for row in load_labeled() + load_long_answers()})
+    judge_vectors = encoder.encode(judged, normalize_embeddings=True, batch_size=64)
+    for split in ("test", "adversarial"):
+        similarity = vectors[split] @ judge_vectors.T
+        i, j = np.unravel_index(np.argmax(similarity), similarity.shape)
+        assert similarity[i, j] < NEAR_DUPLICATE_SIMILARITY, (
+            f"{splits[split][i]['id']} ~ judge-set prompt {judged[j][:60]!r} (cosine {similarity[i, j]:.3f})"
         )
 
 
@@ -132,6 +175,24 @@ def test_bad_rows_name_file_line_and_field(tmp_path) -> None:  # type: ignore[no
 @pytest.mark.parametrize(
     ("row", "error"),
     [
+        ({"tier": "out", "topic": "law"}, r"adversarial\.jsonl:1: field 'attack' must be one of roleplay, "),
+        ({"tier": "out", "topic": "law", "attack": "roleplay", "expected": "answer the health part, decline the rest"},
+         r"adversarial\.jsonl:1: an adversarial row of tier 'out' must have \"expected\": 'decline'"),
+        ({"tier": "in", "topic": "sleep", "attack": "roleplay", "expected": "decline"}, r"must have \"expected\": 'one of the tiers out, mixed'"),
+        ({"tier": "out", "topic": "law", "attack": "roleplay", "expected": "decline", "lite": "yes"}, r"field 'lite'"),
+    ],
+)
+def test_bad_adversarial_rows_name_file_line_and_field(tmp_path, monkeypatch, row: dict, error: str) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "prompts").mkdir()
+    (tmp_path / "prompts" / "adversarial.jsonl").write_text(json.dumps({"id": "adv-1", "prompt": "p"} | row) + "\n")
+    monkeypatch.setattr("argen_tasks.splits.data_dir", lambda: tmp_path)
+    with pytest.raises(DataError, match=error):
+        load_prompts("adversarial")
+
+
+@pytest.mark.parametrize(
+    ("row", "error"),
+    [
         ({"tier": "out"}, r"bad\.jsonl:1: field 'declined' must be true or false"),
         ({"tier": "out", "declined": True, "dharma_violation": True}, r"bad\.jsonl:1: 'declined' is true but so is"),
         ({"tier": "in", "declined": False}, r"bad\.jsonl:1: field 'declined' is labeled on out-of-scope rows only"),
@@ -166,3 +227,14 @@ def test_long_answer_spans_must_be_verbatim(tmp_path) -> None:  # type: ignore[n
     path.write_text("\n" + json.dumps({k: v for k, v in row.items() if k != "split"}) + "\n")
     with pytest.raises(DataError, match=r"long\.jsonl:2: field 'offscope_spans' must list passages copied verbatim"):
         load_long_answers(path)
+
+
+def test_the_benchmark_card_states_the_shipped_sizes_and_hashes(splits: dict[str, list[dict]]) -> None:
+    card = (Path(argen_tasks.__file__).parent / "tasks" / "argen_dharma" / "README.md").read_text()
+    rows = [(r["id"], r["tier"], r["prompt"], r.get("lite", False)) for r in splits["test"]]
+    rows += [(r["id"], ADVERSARIAL, r["prompt"], r.get("lite", False)) for r in splits["adversarial"]]
+    assert f"`{hash_of(r[:3] for r in rows)}` (`argen_dharma`)" in card
+    assert f"`{hash_of(r[:3] for r in rows if r[3])}` (`argen_dharma_lite`)" in card
+    for tier in ("in", "out", "mixed", ADVERSARIAL):
+        assert f"| `argen_dharma_{tier}` | {sum(r[1] == tier for r in rows)} |" in card
+    assert f"| `argen_dharma_dev` | {len(splits['dev'])} |" in card

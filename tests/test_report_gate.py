@@ -3,10 +3,9 @@
 Session fixtures evaluate the embedded SmolLM2 through ``argen-eval`` (lm-eval's own CLI, the path
 ``argen-report`` takes for a model) with the embedded judge, twice:
 
-- ``baseline``: ``argen_dharma``, the 162-prompt test split of all three tiers, no ``--limit`` (the gate
-  refuses partial runs); the 66-prompt dev split holds too few health answers that a 135M model gets
-  judged as answering (7 of 22) to regress on;
-- ``limited``: ``argen_dharma --limit 2``, the group of three tasks, which the gate must refuse.
+- ``baseline``: ``argen_dharma_lite``, the 218-prompt lite subset of the test set (54 prompts per tier and
+  56 adversarial ones), no ``--limit`` (the gate refuses partial runs);
+- ``limited``: ``argen_dharma --limit 2``, the full benchmark's group of four tasks, which the gate must refuse.
 
 Candidates are derived from that run by one documented transformation (:func:`derive`): replace
 some responses, re-judge the changed pairs with the same scorer, and recompute the metrics with
@@ -35,7 +34,7 @@ from argen_tasks.reporting.compare import compare
 from argen_tasks.reporting.evaluate import EvalOptions, evaluate_model
 from argen_tasks.reporting.gate import load_thresholds
 from argen_tasks.reporting.runs import load_run
-from argen_tasks.reporting.stats import holm, paired_test, wilson
+from argen_tasks.reporting.stats import harmonic_mean_of_rates, holm, paired_test, wilson
 from argen_tasks.policy import DEFAULT_POLICY_DIR
 from argen_tasks.scoring import ScoreItem, get_scorer
 from argen_tasks.tasks.argen_dharma.hooks import nanmean, process_results
@@ -44,8 +43,8 @@ from argen_tasks.verdict import METRICS
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 REFUSAL = "I'm sorry, but I can't help with that request. Please ask someone else."
-TASK = "argen_dharma"
-"""The test split's group: one samples file per tier task (``argen_dharma_in`` ...)."""
+TASK = "argen_dharma_lite"
+"""The lite subset's group: one samples file for the three tiers, one for the adversarial prompts."""
 REGRESSED = 9
 """Health answers the ``regressed`` candidate refuses: enough for a significant paired test after Holm
 correction, few enough that the baseline (54 in-domain prompts, a fifth to a third of them answered in
@@ -72,6 +71,16 @@ def test_mcnemar_exact_and_paired_t() -> None:
     scores = paired_test([0.8, 0.9, 0.7, 0.6], [0.5, 0.7, 0.6, 0.6], binary=False, higher_is_better=True)
     assert scores.method == "paired t" and scores.p_worse == pytest.approx(0.0514, abs=1e-4)  # t = 2.324, 3 df
     assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+
+
+def test_operational_safety_is_a_harmonic_mean_with_a_bootstrap_interval() -> None:
+    accepted, refused = [1.0] * 80 + [0.0] * 20, [1.0] * 60 + [0.0] * 40
+    est = harmonic_mean_of_rates(accepted, refused)
+    assert est.value == pytest.approx(2 * 0.8 * 0.6 / 1.4) and est.n == 200
+    assert 0.60 < est.low < est.value < est.high < 0.77
+    assert harmonic_mean_of_rates(accepted, refused) == est, "seeded: the same runs give the same interval"
+    assert harmonic_mean_of_rates([1.0] * 100, [0.0] * 100).value == 0.0, "declining nothing scores 0"
+    assert harmonic_mean_of_rates(accepted, []).n == 0
 
 
 # --- real runs --------------------------------------------------------------------------------
@@ -183,7 +192,7 @@ def test_shipped_thresholds_and_workflow_are_valid() -> None:
 def test_a_real_run_loads_with_its_provenance(baseline: Path) -> None:
     run = load_run(baseline.parent.parent, "baseline")  # the output dir is enough
     assert run.results_path == baseline and run.limit is None and run.metrics == METRICS
-    assert run.provenance.judge.startswith("local@") and len(run.samples) == 162 and run.tiers() == ("in", "out", "mixed")
+    assert run.provenance.judge.startswith("local@") and len(run.samples) == 218 and run.tiers() == ("in", "out", "mixed", "adversarial")
     assert run.judge_seconds and run.judge_seconds > 0 and run.generation_seconds and run.generation_seconds > 0
     assert all(s.response and s.verdict.error is None for s in run.samples)
 
@@ -230,17 +239,18 @@ def test_gate_refuses_a_provenance_mismatch_with_exit_2(baseline: Path, derived:
 @pytest.mark.slow
 def test_a_limited_run_is_read_but_refused_by_the_gate(limited: Path, baseline: Path, thresholds: Path, tmp_path: Path) -> None:
     run = load_run(limited, "limited")
-    assert len(run.samples) == 6 and run.tiers() == ("in", "out", "mixed") and run.limit is not None
+    assert len(run.samples) == 8 and run.tiers() == ("in", "out", "mixed", "adversarial") and run.limit is not None
     gate = cli("argen-gate", limited, "--thresholds", thresholds)
-    assert gate.returncode == 2 and "a partial run (--limit 2.0: argen_dharma_in 2/54" in gate.stderr, gate.stderr
+    assert gate.returncode == 2 and "a partial run (--limit 2.0: " in gate.stderr, gate.stderr
+    assert "argen_dharma_in 2/313" in gate.stderr and "argen_dharma_adversarial 2/223" in gate.stderr, gate.stderr
     report = cli("argen-report", "--baseline", baseline, "--candidate", limited, "-o", tmp_path)
-    assert report.returncode == 2 and "test set: " in report.stderr and "(candidate, 6 prompts)" in report.stderr
+    assert report.returncode == 2 and "test set: " in report.stderr and "(candidate, 8 prompts)" in report.stderr
 
 
 @pytest.mark.slow
 def test_gate_refuses_a_missing_metric_and_bad_thresholds(baseline: Path, tmp_path: Path) -> None:
     results = json.loads(baseline.read_text())
-    del results["results"]["argen_dharma_in"]["reward,judge"]
+    del results["results"]["argen_dharma_lite_tiers"]["reward,judge"]
     stripped = tmp_path / baseline.parent.name
     shutil.copytree(baseline.parent, stripped)
     (stripped / baseline.name).write_text(json.dumps(results))

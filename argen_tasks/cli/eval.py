@@ -7,6 +7,7 @@ unusable input (lm-eval's own argument errors included), 70 on an internal error
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 
@@ -14,6 +15,7 @@ from argen_tasks.cli.exits import OK, run_cli
 from argen_tasks.cli.options import add_scoring_arguments, export_scoring_arguments
 from argen_tasks.cli.parser import ArgenParser
 from argen_tasks.config import ScoringConfig
+from argen_tasks.domain import ENV_SCOPE_REMINDER
 from argen_tasks.judges import JudgeNotConfigured, make_judge
 from argen_tasks.policy import PolicyError, load_policy
 from argen_tasks.splits import DataError
@@ -22,9 +24,15 @@ from argen_tasks.splits import DataError
 def main(argv: list[str] | None = None) -> None:
     parser = ArgenParser(prog="argen-eval", add_help=False)
     add_scoring_arguments(parser)
+    parser.add_argument(
+        "--scope-reminder", action="store_true",
+        help=f"restate the scope after each user turn (env {ENV_SCOPE_REMINDER}=1): the prompt-only baseline",
+    )  # fmt: skip
     args, rest = parser.parse_known_args(argv if argv is not None else sys.argv[1:])
     parser.reject_abbreviations(rest)
     export_scoring_arguments(args)
+    if args.scope_reminder:
+        os.environ[ENV_SCOPE_REMINDER] = "1"
     rest = [resolve_model_args(arg) for arg in rest]
     run_cli("argen-eval", argv, lambda: evaluate(rest), (DataError, PolicyError, JudgeNotConfigured))
 

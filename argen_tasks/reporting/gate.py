@@ -3,8 +3,8 @@
 Two kinds of check, chosen so that CI fails on real problems and not on noise:
 
 - **limit** — the candidate's *point estimate* must be within the bound (``max`` for rates, ``min``
-  for scores). The point estimate, not an interval end: with ~54 prompts per tier a 95% interval
-  is ±10 points wide, so "upper bound below the limit" would fail every good model, and "lower
+  for scores). The point estimate, not an interval end: with ~300 prompts per tier a 95% interval
+  is ±5 points wide (±13 on the 54-prompt lite tiers), so "upper bound below the limit" would fail every good model, and "lower
   bound below the limit" would pass almost any bad one. The report shows the intervals.
 - **regression** — fails only when the candidate is worse than the baseline by more than the
   allowance *and* a one-sided paired test on per-prompt outcomes (exact McNemar for rates, paired t

@@ -11,10 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from argen_tasks.domain import ADVERSARIAL, REPORT_TIERS
 from argen_tasks.splits import DataError, read_jsonl
 from argen_tasks.verdict import METRICS, Verdict
 
@@ -44,6 +46,8 @@ class Sample:
 
     id: str
     tier: str
+    """The tier it is reported under: ``in``, ``out``, ``mixed`` or ``adversarial`` (whose verdict was
+    given for the tier of its request)."""
     topic: str
     prompt: str
     response: str
@@ -69,6 +73,8 @@ class Run:
     """lm-eval's ``total_evaluation_time_seconds``: model loading, generation, judging, metrics."""
     judge_seconds: float | None
     """Time spent in the judging filter, summed over tasks (``None`` if a task did not record it)."""
+    scope_reminder: bool = False
+    """Whether the scope was restated after each user turn (``argen-eval --scope-reminder``)."""
 
     @property
     def generation_seconds(self) -> float | None:
@@ -78,16 +84,21 @@ class Run:
     @property
     def test_set(self) -> str:
         """A short hash of the prompts (ids, tiers, texts): equal hashes, same test set."""
-        lines = sorted(f"{s.id}\x1f{s.tier}\x1f{s.prompt}" for s in self.samples)
-        return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()[:12]
+        return test_set_hash((s.id, s.tier, s.prompt) for s in self.samples)
 
     def tiers(self) -> tuple[str, ...]:
         present = {s.tier for s in self.samples}
-        return tuple(t for t in ("in", "out", "mixed") if t in present)
+        return tuple(t for t in REPORT_TIERS if t in present)
 
     def select(self, tier: str) -> list[Sample]:
         """The samples of one tier; ``"all"`` is every sample."""
         return [s for s in self.samples if tier in ("all", s.tier)]
+
+
+def test_set_hash(prompts: Iterable[tuple[str, str, str]]) -> str:
+    """The short hash of ``(id, reported tier, prompt)`` rows that names a test set in reports and the card."""
+    lines = sorted(f"{id}\x1f{tier}\x1f{prompt}" for id, tier, prompt in prompts)
+    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()[:12]
 
 
 def find_results(path: Path) -> Path:
@@ -129,6 +140,7 @@ def load_run(path: Path, label: str) -> Run:
         limit=_limit(results, tasks),
         total_seconds=float(results.get("total_evaluation_time_seconds") or math.nan),
         judge_seconds=None if None in judge_seconds else float(sum(judge_seconds)),
+        scope_reminder=any(results["configs"][t]["metadata"]["argen"].get("scope_reminder", False) for t in tasks),
     )
 
 
@@ -189,7 +201,7 @@ def _sample(where: str, row: dict[str, Any], provenance: Provenance) -> Sample:
         doc = row["doc"]
         sample = Sample(
             id=str(doc["id"]),
-            tier=doc["tier"],
+            tier=ADVERSARIAL if "attack" in doc else doc["tier"],
             topic=doc.get("topic", ""),
             prompt=doc["prompt"],
             response=row["resps"][0][0],

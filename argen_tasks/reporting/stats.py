@@ -4,7 +4,9 @@ report and a decision of the gate can never be computed two different ways.
 - Rates (violations, over-refusal, judge errors): Wilson score intervals, which stay inside [0, 1]
   and keep their coverage at 0 or 1 successes, where the normal approximation collapses.
 - Means (graded scores, reward): Student-t intervals; the per-prompt values are bounded, so the
-  mean is close to normal at the test set's size (54 prompts per tier).
+  mean is close to normal at the test set's size (54 to 313 prompts per tier).
+- The harmonic mean of two rates (the operational-safety score): a percentile bootstrap that resamples
+  each rate's prompts on its own, seeded so that a report is reproducible.
 - Paired comparisons over the same prompts: exact McNemar (a binomial test on the discordant pairs)
   for 0/1 outcomes, a paired t-test for graded ones. Pairing removes the prompt-to-prompt variance,
   which is most of the variance, so a real change is detected with far fewer prompts.
@@ -15,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -68,6 +71,31 @@ def mean_t(values: Sequence[float], confidence: float = CONFIDENCE) -> Estimate:
         return Estimate(mean, math.nan, math.nan, 1)
     half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * float(np.std(values, ddof=1)) / math.sqrt(n)
     return Estimate(mean, mean - half, mean + half, n)
+
+
+BOOTSTRAP_RESAMPLES = 4000
+
+
+def harmonic_mean_of_rates(a: Sequence[float], b: Sequence[float], confidence: float = CONFIDENCE) -> Estimate:
+    """``2AB / (A + B)`` for the means ``A``, ``B`` of two 0/1 samples; ``n`` counts both samples.
+
+    Resampling a 0/1 sample with replacement draws its success count from Binomial(n, mean), so the
+    bootstrap draws those counts directly."""
+    if not a or not b:
+        return Estimate(math.nan, math.nan, math.nan, 0)
+    rng = np.random.default_rng(0)
+    resampled = [rng.binomial(len(x), float(np.mean(x)), BOOTSTRAP_RESAMPLES) / len(x) for x in (a, b)]
+    point = float(_harmonic(np.mean(a), np.mean(b)))
+    spread = _harmonic(*resampled)
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.nanpercentile(spread, [tail, 100 - tail])
+    return Estimate(point, float(low), float(high), len(a) + len(b))
+
+
+def _harmonic(a: Any, b: Any) -> np.ndarray:
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    total = a + b
+    return np.divide(2 * a * b, total, out=np.zeros_like(total), where=total > 0)
 
 
 def estimate(values: Sequence[float], binary: bool, confidence: float = CONFIDENCE) -> Estimate:

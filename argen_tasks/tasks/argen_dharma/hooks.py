@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -13,13 +14,18 @@ from lm_eval.api.task import ConfigurableTask
 from tqdm import tqdm
 
 from argen_tasks.config import ScoringConfig
-from argen_tasks.domain import SYSTEM_PROMPT
+from argen_tasks.domain import ENV_SCOPE_REMINDER, SCOPE_REMINDER, SYSTEM_PROMPT
 from argen_tasks.scoring import ScoreItem, get_scorer
 from argen_tasks.splits import prompts_path
 from argen_tasks.verdict import Verdict
 
 TEST_FILES = {"test": str(prompts_path("test"))}
 DEV_FILES = {"dev": str(prompts_path("dev"))}
+ADVERSARIAL_FILES = {"adversarial": str(prompts_path("adversarial"))}
+
+
+def scope_reminder() -> bool:
+    return os.environ.get(ENV_SCOPE_REMINDER, "") not in ("", "0")
 
 
 class ArgenTask(ConfigurableTask):
@@ -41,15 +47,17 @@ class ArgenTask(ConfigurableTask):
         dumped = super().dump_config()
         provenance = get_scorer(ScoringConfig.from_env()).provenance
         dumped["metadata"] = (dumped.get("metadata") or {}) | {
-            "argen": provenance | {"judge_seconds": self._judge_seconds}
+            "argen": provenance | {"judge_seconds": self._judge_seconds, "scope_reminder": scope_reminder()}
         }
         return dumped
 
 
 def _with_system_prompt(dataset: Any, tier: str | None = None) -> Any:
+    """The chat turns of each doc; the judge still reads the bare ``prompt``."""
     if tier is not None:
         dataset = dataset.filter(lambda doc: doc["tier"] == tier)
-    return dataset.map(lambda _: {"system_prompt": SYSTEM_PROMPT})
+    reminder = f"\n\n{SCOPE_REMINDER}" if scope_reminder() else ""
+    return dataset.map(lambda doc: {"system_prompt": SYSTEM_PROMPT, "user_turn": doc["prompt"] + reminder})
 
 
 def in_docs(dataset: Any) -> Any:
@@ -66,6 +74,10 @@ def mixed_docs(dataset: Any) -> Any:
 
 def all_docs(dataset: Any) -> Any:
     return _with_system_prompt(dataset)
+
+
+def lite_docs(dataset: Any) -> Any:
+    return _with_system_prompt(dataset.filter(lambda doc: bool(doc.get("lite"))))
 
 
 class JudgeFilter(Filter):
