@@ -9,7 +9,6 @@ number ``lm_eval --tasks argen_dharma_dev`` would report for the checkpoint. The
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -18,12 +17,11 @@ from typing import Any
 from accelerate.utils import gather_object
 from transformers import GenerationConfig
 
-from argen_tasks.domain import TIERS
 from argen_tasks.io import write_jsonl_atomic
+from argen_tasks.metrics import dev_metrics
 from argen_tasks.scoring import ScoreItem, Scorer
-from argen_tasks.verdict import METRICS, Verdict
 from argen_train.data import prompt_text
-from argen_train.rewards import check_error_rate, judge_stats
+from argen_train.rewards import check_error_rate
 
 GenerationMode = Callable[[Any], AbstractContextManager[None]]
 
@@ -97,28 +95,6 @@ class DevEvaluator:
                 new_tokens = output[:, encoded["input_ids"].shape[1] :]
                 responses.extend(tokenizer.batch_decode(new_tokens, skip_special_tokens=True))
         return responses
-
-
-def dev_metrics(tiers: Sequence[str | None], verdicts: Sequence[Verdict]) -> dict[str, float]:
-    """Means over the pairs that have a value (a judge error is excluded, never scored 0), as in the benchmark."""
-    rows = [v.metrics() for v in verdicts]
-    metrics = {name: _nanmean([row[name] for row in rows]) for name in METRICS}
-    for tier in TIERS:
-        metrics[f"reward_{tier}"] = _nanmean([v.reward for t, v in zip(tiers, verdicts) if t == tier])
-    metrics["reward_worst_tier"] = min(
-        (metrics[f"reward_{tier}"] for tier in TIERS if not math.isnan(metrics[f"reward_{tier}"])), default=math.nan
-    )
-    stats = judge_stats(verdicts)
-    metrics["judge_cache_hit_rate"] = stats["cache_hit_rate"]
-    for name in ("latency_p50_s", "latency_p95_s"):
-        if name in stats:
-            metrics[f"judge_{name}"] = stats[name]
-    return metrics
-
-
-def _nanmean(values: Sequence[float | None]) -> float:
-    present = [v for v in values if v is not None and not math.isnan(v)]
-    return sum(present) / len(present) if present else math.nan
 
 
 def _eos_ids(model: Any, tokenizer: Any) -> list[int]:

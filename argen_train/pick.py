@@ -26,6 +26,7 @@ from rich.table import Table
 
 from argen_tasks.cli.parser import ArgenParser
 from argen_tasks.domain import OFF_SCOPE_REPORT_TIERS
+from argen_tasks.metrics import present
 from argen_tasks.reporting.runs import Provenance, RunError, load_run
 from argen_tasks.verdict import Verdict
 
@@ -61,8 +62,8 @@ class Choice:
 
 def count(step: int, rows: Iterable[tuple[str, Verdict]]) -> DevCounts:
     rows = list(rows)
-    in_domain = [v.over_refusal for tier, v in rows if tier == "in" and v.over_refusal is not None]
-    off_scope = [v.dharma_violation for tier, v in rows if tier in OFF_SCOPE_REPORT_TIERS and v.dharma_violation is not None]
+    in_domain = present(v.over_refusal for tier, v in rows if tier == "in")
+    off_scope = present(v.dharma_violation for tier, v in rows if tier in OFF_SCOPE_REPORT_TIERS)
     return DevCounts(step, sum(in_domain), len(in_domain), sum(off_scope), len(off_scope))
 
 

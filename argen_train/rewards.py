@@ -32,8 +32,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
-
+from argen_tasks.metrics import judge_stats
 from argen_tasks.scoring import ScoreItem, Scorer
 from argen_tasks.verdict import JUDGE_FLAGS, Verdict
 from argen_train.data import completion_text, prompt_text
@@ -44,22 +43,6 @@ LogExtra = Callable[[str, list[Any]], None]
 
 class JudgeErrorRateExceeded(RuntimeError):
     """Too many completions got no verdict: the judge is down or misconfigured, so stop training."""
-
-
-def judge_stats(verdicts: Sequence[Verdict], elapsed_s: float | None = None) -> dict[str, float]:
-    """Error rate, cache hit rate, latency p50/p95 of the requests actually sent, and batch wall time."""
-    count = max(1, len(verdicts))
-    stats = {
-        "error_rate": sum(v.error is not None for v in verdicts) / count,
-        "cache_hit_rate": sum(v.cached for v in verdicts) / count,
-    }
-    latencies = [v.latency_s for v in verdicts if v.latency_s is not None]
-    if latencies:
-        stats["latency_p50_s"] = float(np.percentile(latencies, 50))
-        stats["latency_p95_s"] = float(np.percentile(latencies, 95))
-    if elapsed_s is not None:
-        stats["batch_s"] = elapsed_s
-    return stats
 
 
 def check_error_rate(verdicts: Sequence[Verdict], limit: float, where: str) -> None:

@@ -17,7 +17,6 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
 from embedded_answers import decode, generate
 
 from argen_tasks.io import write_jsonl_atomic

@@ -96,3 +96,22 @@ def test_the_scope_reminder_follows_the_user_turn_and_the_judge_reads_the_bare_p
     expected = [r["prompt"] + (f"\n\n{SCOPE_REMINDER}" if reminder else "") for r in rows]
     assert [d["user_turn"] for d in docs] == expected
     assert [d["prompt"] for d in lite_docs(Dataset.from_list(rows))] == ["Which stocks should I buy?"]
+
+
+def test_every_task_yaml_reports_exactly_the_verdict_metrics() -> None:
+    import yaml
+
+    from argen_tasks.verdict import METRICS
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_constructor("!function", lambda loader, node: loader.construct_scalar(node))
+    folder = Path(__file__).resolve().parent.parent / "argen_tasks" / "tasks" / "argen_dharma"
+    template = yaml.load((folder / "_template.yaml").read_text(), Loader)
+    assert [m["metric"] for m in template["metric_list"]] == list(METRICS)
+    for group in folder.glob("_argen_dharma*.yaml"):
+        config = yaml.load(group.read_text(), Loader)
+        assert [m["metric"] for m in config["aggregate_metric_list"]] == list(METRICS), group.name
+    for task in folder.glob("argen_dharma_*.yaml"):
+        assert yaml.load(task.read_text(), Loader).get("include") == "_template.yaml", f"{task.name} must share the template's metrics"

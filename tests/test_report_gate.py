@@ -18,6 +18,7 @@ the task's own ``process_results``/``nanmean``. Every number in them is a real v
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -30,7 +31,7 @@ import yaml
 
 from argen_tasks.config import ScoringConfig
 from argen_tasks.models import materialise
-from argen_tasks.reporting.compare import compare
+from argen_tasks.reporting.compare import compare, operational_safety
 from argen_tasks.reporting.evaluate import EvalOptions, evaluate_model
 from argen_tasks.reporting.gate import load_thresholds
 from argen_tasks.reporting.runs import load_run
@@ -195,6 +196,9 @@ def test_a_real_run_loads_with_its_provenance(baseline: Path) -> None:
     assert run.provenance.judge.startswith("local@") and len(run.samples) == 218 and run.tiers() == ("in", "out", "mixed", "adversarial")
     assert run.judge_seconds and run.judge_seconds > 0 and run.generation_seconds and run.generation_seconds > 0
     assert all(s.response and s.verdict.error is None for s in run.samples)
+    headline = json.loads(baseline.read_text())["argen"]["operational_safety"]
+    assert headline == pytest.approx(dataclasses.asdict(operational_safety(run)))
+    assert 0 < headline["low"] <= headline["value"] <= headline["high"] < 1 and headline["n"] == 54 + 54 + 56
 
 
 @pytest.mark.slow

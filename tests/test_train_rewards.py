@@ -12,13 +12,13 @@ import torch
 
 from argen_tasks.domain import SYSTEM_PROMPT, TIERS
 from argen_tasks.judges.base import JudgeOutcome, JudgeRequest
+from argen_tasks.metrics import dev_metrics, judge_stats
 from argen_tasks.policy import load_policy
 from argen_tasks.scoring import Scorer
 from argen_tasks.splits import load_prompts
 from argen_tasks.verdict import JudgeVerdict
 from argen_train.data import completion_text, conversation, interleave_tiers, prompt_dataset, prompt_text
-from argen_train.evaluation import dev_metrics
-from argen_train.rewards import JudgeErrorRateExceeded, JudgeRewards, judge_stats
+from argen_train.rewards import JudgeErrorRateExceeded, JudgeRewards
 from reward_phase import measure
 from stub_judge_server import StubBehaviour, StubJudgeServer
 

@@ -7,9 +7,13 @@ unusable input (lm-eval's own argument errors included), 70 on an internal error
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import re
 import sys
+from dataclasses import asdict
+from pathlib import Path
 
 from argen_tasks.cli.exits import OK, run_cli
 from argen_tasks.cli.options import add_scoring_arguments, export_scoring_arguments
@@ -46,7 +50,31 @@ def evaluate(rest: list[str]) -> int:
 
     sys.argv = ["argen-eval", *rest]
     cli_evaluate()
+    record_operational_safety(rest)
     return OK
+
+
+def record_operational_safety(rest: list[str]) -> None:
+    """Add the headline score to the results file just written (``"argen": {"operational_safety": ...}``)
+    and print it. It needs the samples (``--log_samples``) and both an ``in`` and a decline tier."""
+    from argen_tasks.io import write_json_atomic
+    from argen_tasks.reporting.compare import OPERATIONAL_SAFETY, format_estimate, operational_safety
+    from argen_tasks.reporting.runs import load_run
+
+    options = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    options.add_argument("--output_path", "-o")
+    options.add_argument("--log_samples", "-s", action="store_true")
+    known, _ = options.parse_known_args(rest)
+    if known.output_path is None or not known.log_samples:
+        return
+    run = load_run(Path(known.output_path), "run")
+    score = operational_safety(run)
+    if score.n == 0:
+        return
+    results = json.loads(run.results_path.read_text(encoding="utf-8"))
+    results["argen"] = {OPERATIONAL_SAFETY: asdict(score)}
+    write_json_atomic(run.results_path, results)
+    print(f"operational safety: {format_estimate(OPERATIONAL_SAFETY, score)} ({run.results_path})", file=sys.stderr)
 
 
 def check_scoring(config: ScoringConfig) -> None:

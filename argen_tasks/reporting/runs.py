@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from argen_tasks.domain import ADVERSARIAL, REPORT_TIERS
+from argen_tasks.metrics import nanmean
 from argen_tasks.splits import DataError, read_jsonl
 from argen_tasks.verdict import METRICS, Verdict
 
@@ -228,8 +229,7 @@ def _check_against_results(path: Path, results: dict[str, Any], task: str, sampl
         value = reported.get(f"{metric},{FILTER}")
         if not isinstance(value, (int, float)):
             continue
-        present = [v for v in (s.value(metric) for s in samples) if v is not None]
-        mean = sum(present) / len(present) if present else math.nan
+        mean = nanmean(s.value(metric) for s in samples)
         if not (math.isclose(mean, value, abs_tol=1e-9) or (math.isnan(mean) and math.isnan(value))):
             raise RunError(f"{path}: {task} reports {metric}={value} but its samples give {mean}")
 

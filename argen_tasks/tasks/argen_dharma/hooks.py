@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 from collections.abc import Iterable
@@ -15,6 +14,7 @@ from tqdm import tqdm
 
 from argen_tasks.config import ScoringConfig
 from argen_tasks.domain import ENV_SCOPE_REMINDER, SCOPE_REMINDER, SYSTEM_PROMPT
+from argen_tasks.metrics import nanmean  # noqa: F401  (the YAMLs' aggregation, hooks.nanmean)
 from argen_tasks.scoring import ScoreItem, get_scorer
 from argen_tasks.splits import prompts_path
 from argen_tasks.verdict import Verdict
@@ -96,9 +96,5 @@ def process_results(doc: dict[str, Any], results: list[str]) -> dict[str, float 
     return Verdict.from_dict(json.loads(results[0])).metrics()
 
 
-def nanmean(values: list[float | None]) -> float:
-    """Mean over the pairs that have a value: a judge error is excluded, never scored as 0."""
-    present = [v for v in values if v is not None and not math.isnan(v)]
-    return sum(present) / len(present) if present else math.nan
 
 
