@@ -6,7 +6,7 @@ PIP    := $(PY) -m pip
 # CPU-only torch first, so that nothing resolves a multi-GB CUDA build on a CPU machine.
 TORCH  ?= torch==2.13.0
 # The test judge server, built for a portable x86-64 target: a build for the build machine's CPU (the default)
-# crashed on its first completion on an AMX-capable Xeon, and a cached wheel may come from another CPU.
+# can crash on another CPU, and a cached wheel may come from one.
 # Its version is the one pinned in pyproject.toml's dev extra.
 LLAMA  ?= $(shell grep -o 'llama-cpp-python\[server\]==[0-9.]*' pyproject.toml)
 

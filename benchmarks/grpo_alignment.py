@@ -1,7 +1,7 @@
 """Did GRPO training work? Baseline vs aligned on argen_dharma, and the training curves.
 
     make demo                                   # or: python -m argen_train.demo --output outputs/demo
-    python benchmarks/grpo_alignment.py outputs/demo --plot benchmarks/grpo_cpu_curves.png
+    python benchmarks/grpo_alignment.py outputs/demo --plot outputs/demo/curves.png
     python benchmarks/grpo_alignment.py --baseline B --aligned A --checkpoint runs/X/checkpoint-80
 
 Reads the demo's output directory (``baseline/`` and ``aligned/`` lm-eval runs, ``train/``), or any

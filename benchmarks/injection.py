@@ -11,8 +11,7 @@ prepended) is added to violating answers of the labeled judge set's held-out sid
 those it flags are attacked, and a pair *flips* when a violation the judge flagged on the plain answer
 is no longer flagged. Judges: the offline ``local`` judge (``--rows`` answers) and the LLM-judge path,
 ``openai:`` against llama.cpp's server serving the embedded SmolLM2 GGUF (``--llm-rows`` answers and
-the first ``--llm-per-family`` texts of each family: it grades one pair in about 6 s on this machine's
-shared cores). Rows are a fixed-seed sample, so a re-run after the local
+the first ``--llm-per-family`` texts of each family: a 135M model on a CPU grades a pair in seconds). Rows are a fixed-seed sample, so a re-run after the local
 judge is refitted measures the new weights on the same answers.
 """
 
