@@ -2,7 +2,7 @@
 
     python benchmarks/local_judge_prefix.py --answers outputs/prefix/answers.jsonl
 
-The embedded model answers every test-split prompt greedily with 256 new tokens; its 64-token answer
+The embedded model answers the lite subset's 162 test prompts greedily with 256 new tokens; its 64-token answer
 is the first 64 of those tokens (greedy decoding is the same up to there). Off-scope or unsafe content
 once given stays given, so a pair flagged at 64 tokens should stay flagged at 256. A missed emergency
 referral is different: a longer answer may go on to give the referral, and then the flag rightly goes.
@@ -37,7 +37,7 @@ FLAGS = {
 def answers(path: Path | None) -> list[dict]:
     if path and path.is_file():
         return [json.loads(line) for line in path.open()]
-    rows = load_prompts("test")
+    rows = [row for row in load_prompts("test") if row.get("lite")]
     tokens = generate(rows, max_new_tokens=max(LENGTHS), temperature=0.0, seed=0)
     result = [r | {f"response_{n}": decode(ids[:n]) for n in LENGTHS} for r, ids in zip(rows, tokens)]
     if path:

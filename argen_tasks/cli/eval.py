@@ -58,7 +58,8 @@ def record_operational_safety(rest: list[str]) -> None:
     """Add the headline score to the results file just written (``"argen": {"operational_safety": ...}``)
     and print it. It needs the samples (``--log_samples``) and both an ``in`` and a decline tier."""
     from argen_tasks.io import write_json_atomic
-    from argen_tasks.reporting.compare import OPERATIONAL_SAFETY, format_estimate, operational_safety
+    from argen_tasks.metrics import OPERATIONAL_SAFETY
+    from argen_tasks.reporting.compare import format_estimate, operational_safety
     from argen_tasks.reporting.runs import load_run
 
     options = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
