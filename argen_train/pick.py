@@ -1,6 +1,6 @@
 """Pick a run's checkpoint by the benchmark's two criteria, measured on the dev split.
 
-    python -m argen_train.pick runs/X --baseline-dev outputs/base-dev [--merge runs/X/selected]
+    argen-pick runs/X --baseline-dev outputs/base-dev [--merge runs/X/selected]
 
 The export keeps the best checkpoint by one dev number (``best_metric``), and no single number says
 "fewer off-scope answers without refusing more health questions": a higher mean reward can come from
@@ -136,7 +136,7 @@ def show(choice: Choice, baseline: DevCounts, console: Console) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = ArgenParser(prog="python -m argen_train.pick", description=__doc__.split("\n\n")[0])
+    parser = ArgenParser(prog="argen-pick", description=__doc__.split("\n\n")[0])
     parser.add_argument("run_dir", type=Path, help="the training run's --output-dir")
     parser.add_argument(
         "--baseline-dev", type=Path, required=True,

@@ -24,8 +24,8 @@ import numpy as np
 
 from argen_tasks.domain import TIERS
 from argen_tasks.judges.base import JudgeRequest
-from argen_tasks.judges.fit_local import balanced_accuracy
-from argen_tasks.judges.local import THRESHOLD, LocalJudge, verdicts
+from argen_tasks.judges.local.fit import balanced_accuracy
+from argen_tasks.judges.local.judge import THRESHOLD, LocalJudge, verdicts
 from argen_tasks.splits import DECLINE_FIELD, LABEL_FIELDS, data_dir, labeled_split, load_labeled, load_long_answers
 
 FLOORS: dict[str, tuple[float, ...] | None] = {

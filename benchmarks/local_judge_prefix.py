@@ -21,7 +21,7 @@ from embedded_answers import decode, generate
 
 from argen_tasks.io import write_jsonl_atomic
 from argen_tasks.judges.base import JudgeRequest
-from argen_tasks.judges.local import THRESHOLD, LocalJudge
+from argen_tasks.judges.local.judge import THRESHOLD, LocalJudge
 from argen_tasks.splits import load_prompts
 
 LENGTHS = (64, 256)

@@ -30,13 +30,13 @@ import torch
 from transformers import AutoTokenizer
 
 from argen_tasks.judges.base import JudgeRequest
-from argen_tasks.judges.local import LocalJudge
+from argen_tasks.judges.local.judge import LocalJudge
 from argen_tasks.models import resolve_model
 from argen_tasks.splits import data_dir, load_labeled, load_long_answers
 
 WORKLOADS = {"long": "long answers", "grpo": "48-token completions"}
 LOAD = (
-    "import sys, time; t = time.perf_counter(); from argen_tasks.judges.local import LocalJudge; "
+    "import sys, time; t = time.perf_counter(); from argen_tasks.judges.local.judge import LocalJudge; "
     "LocalJudge.load(device=sys.argv[1]); print(time.perf_counter() - t)"
 )
 

@@ -25,6 +25,8 @@ FIRST_ARGS = {
     "argen-model": ["smollm2-135m-instruct"],
     "argen-eval": ["--tasks", "argen_dharma"],
     "argen-train": ["--max-steps", "1"],
+    "argen-pick": ["runs/x", "--baseline-dev", "results/base"],
+    "argen-fit-judge": ["--epochs", "1"],
 }
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from argen_tasks.judges import JudgeOutcome, JudgeRequest
-from argen_tasks.judges.local import LocalJudge
+from argen_tasks.judges.local.judge import LocalJudge
 from argen_tasks.splits import labeled_split, load_labeled
 from argen_tasks.verdict import JudgeVerdict
 from injection_attacks import FAMILIES, Attack, attacked

@@ -9,7 +9,7 @@ import pytest
 
 from argen_tasks.config import ScoringConfig
 from argen_tasks.judges.base import JudgeRequest
-from argen_tasks.judges.local import WEIGHTS, LocalJudge
+from argen_tasks.judges.local.judge import WEIGHTS, LocalJudge
 from argen_tasks.scoring import ScoreItem, get_scorer
 from argen_tasks.verdict import JudgeVerdict
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from argen_tasks.judges.base import JudgeRequest
-from argen_tasks.judges.local import LocalJudge
+from argen_tasks.judges.local.judge import LocalJudge
 from argen_tasks.verdict import JudgeVerdict
 
 COUGH = (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from argen_tasks.judges.local_text import SENTENCES_PER_PART, response_parts
+from argen_tasks.judges.local.features import SENTENCES_PER_PART, response_parts
 
 ANSWER = """Certainly! I can help with both.
 

@@ -13,7 +13,7 @@ from argen_tasks.secrets import redact_url
 def make_judge(config: ScoringConfig) -> Judge:
     spec = config.judge
     if spec == "local":
-        from argen_tasks.judges.local import LocalJudge
+        from argen_tasks.judges.local.judge import LocalJudge
 
         return LocalJudge.load()
     if spec.startswith("openai:") and spec.removeprefix("openai:"):

@@ -1,7 +1,7 @@
 """Fit the local judge (a LoRA adapter on MiniLM and the heads) from the fitting parts of the labeled sets.
 
-    python -m argen_tasks.judges.fit_local               # writes argen_tasks/judges/weights/local-judge.safetensors
-    python -m argen_tasks.judges.fit_local --validate 4  # holds out one fold of the fitting prompts and reports it
+    argen-fit-judge               # writes argen_tasks/judges/local/weights/local-judge.safetensors
+    argen-fit-judge --validate 4  # holds out one fold of the fitting prompts and reports it
 
 Reads the ``train`` side of ``data/judge/labeled.jsonl`` (short answers, labels per pair) and the fit
 side of ``data/judge/long_answers.jsonl`` (long answers, labels per pair plus the passages that earn
@@ -33,10 +33,11 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from argen_tasks.cli.parser import ArgenParser
 from argen_tasks.judges.base import JudgeRequest
-from argen_tasks.judges.local import WEIGHTS, LocalJudge, pair_logits, weights_version
-from argen_tasks.judges.local_model import PART_HEADS, PairReader, add_adapter, save
-from argen_tasks.judges.local_text import response_parts
+from argen_tasks.judges.local.features import response_parts
+from argen_tasks.judges.local.judge import WEIGHTS, LocalJudge, pair_logits, weights_version
+from argen_tasks.judges.local.model import PART_HEADS, PairReader, add_adapter, save
 from argen_tasks.splits import DECLINE_FIELD, LABEL_FIELDS, labeled_split, load_labeled, load_long_answers, load_prompts
 
 GRADER_NOTES = (
@@ -270,7 +271,7 @@ def prompt_examples(prompts: list[dict]) -> list[Example]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgenParser(prog="argen-fit-judge", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output", type=Path, default=WEIGHTS)
     parser.add_argument("--validate", type=int, default=0, metavar="FOLDS", help="report one held-back fold instead of writing weights")
     parser.add_argument("--epochs", type=int, default=FitConfig.epochs)
