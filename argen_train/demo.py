@@ -15,15 +15,17 @@ import os
 import subprocess
 import sys
 import time
+from importlib.resources import files
 from pathlib import Path
 
 from rich.console import Console
 
 from argen_tasks.cli.parser import ArgenParser
+from argen_tasks.reporting.gate import DEFAULT_THRESHOLDS
 
 BIN = Path(sys.executable).parent
-CONFIG = Path(__file__).resolve().parent.parent / "configs" / "smollm2-cpu.yaml"
-THRESHOLDS = Path(__file__).resolve().parent.parent / "gates" / "default.yaml"
+CONFIG = Path(str(files("argen_train.configs").joinpath("smollm2-cpu.yaml")))
+"""``configs/smollm2-cpu.yaml``, installed with the package."""
 console = Console(stderr=True)
 
 
@@ -31,7 +33,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = ArgenParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output", type=Path, default=Path("outputs/demo"))
     parser.add_argument("--config", type=Path, default=CONFIG, help="training config (YAML)")
-    parser.add_argument("--thresholds", type=Path, default=THRESHOLDS)
+    parser.add_argument("--thresholds", type=Path, default=DEFAULT_THRESHOLDS)
     parser.add_argument("--max-steps", type=int, help="override the config's GRPO steps")
     parser.add_argument("--limit", type=int, help="prompts per task (a quick, partial run: the gate refuses it)")
     parser.add_argument("--max-gen-toks", type=int, default=64, help="tokens per benchmark answer (both runs)")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -36,3 +38,20 @@ def test_demo_pipeline_leaves_report_plots_and_gate_verdict(tmp_path: Path) -> N
     # a --limit-ed run is a partial run: the gate must refuse it (exit 2), and the demo says so
     assert "UNUSABLE INPUT" in completed.stderr and "unusable input" in (out / "gate.md").read_text()
     assert "report.md" in completed.stderr
+
+
+def test_the_demo_config_and_the_default_thresholds_ship_in_the_installed_package(tmp_path: Path) -> None:
+    """Run outside the checkout, as a user of a wheel would: nothing may be read from the source tree."""
+    code = (
+        "import json; from argen_train.demo import CONFIG; from argen_train.config import load_config; "
+        "from argen_tasks.reporting.gate import DEFAULT_THRESHOLDS, load_thresholds; "
+        "config = load_config(CONFIG, {}); rules = load_thresholds(DEFAULT_THRESHOLDS); "
+        "print(json.dumps([str(CONFIG), str(DEFAULT_THRESHOLDS), config.model, len(rules.limits)]))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
+    assert completed.returncode == 0, completed.stderr
+    config, thresholds, model, limits = json.loads(completed.stdout.splitlines()[-1])
+    for path in (config, thresholds):
+        assert Path(path).is_file() and REPO not in Path(path).parents, path
+    assert model == "smollm2-135m-instruct" and limits > 0

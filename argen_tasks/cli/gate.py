@@ -24,7 +24,7 @@ from rich.table import Table
 from argen_tasks.cli.exits import FAILED, OK, run_cli
 from argen_tasks.cli.parser import ArgenParser
 from argen_tasks.io import OutputError, check_writable, write_text_atomic
-from argen_tasks.reporting.gate import COLUMNS, describe, evaluate, load_thresholds, markdown
+from argen_tasks.reporting.gate import COLUMNS, DEFAULT_THRESHOLDS, describe, evaluate, load_thresholds, markdown
 from argen_tasks.reporting.runs import RunError, load_run
 
 
@@ -34,7 +34,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("candidate", type=Path, help="the candidate's results_*.json, or the lm-eval output dir holding it")
     parser.add_argument("--baseline", type=Path, help="the baseline's results (enables the regression checks)")
-    parser.add_argument("--thresholds", type=Path, required=True, help="limits and allowed regressions (YAML; see gates/default.yaml)")
+    parser.add_argument(
+        "--thresholds", type=Path, default=DEFAULT_THRESHOLDS,
+        help="limits and allowed regressions (YAML; default: the packaged gates/default.yaml)",
+    )  # fmt: skip
     parser.add_argument("--alpha", type=float, help="significance level of the regression tests (default: the file's, else 0.05)")
     parser.add_argument("--markdown", type=Path, metavar="PATH", help="also write the summary as markdown, e.g. for a CI page")
     args = parser.parse_args(argv)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,8 @@ from argen_tasks.reporting.stats import Estimate, PairedTest, holm
 from argen_tasks.verdict import METRICS
 
 CORRECTIONS = ("holm", "none")
+DEFAULT_THRESHOLDS = Path(str(files("argen_tasks.gates").joinpath("default.yaml")))
+"""``gates/default.yaml``, installed with the package."""
 
 
 class ThresholdsError(RunError):
