@@ -28,6 +28,10 @@ HOW_TO_CONFIGURE = (
 )
 
 
+class JudgeNotConfigured(RuntimeError):
+    """No usable judge configuration; the message says how to configure one."""
+
+
 @dataclass(frozen=True)
 class ScoringConfig:
     """How pairs are judged and rewarded. Hashable, so one scorer is built per distinct config."""
@@ -57,8 +61,8 @@ class ScoringConfig:
             api_key=env.get("OPENAI_API_KEY") or None,
             policy=env.get(ENV_POLICY) or None,
             cache=env.get(ENV_CACHE) or None,
-            concurrency=int(env.get(ENV_CONCURRENCY, cls.concurrency)),
-            timeout_s=float(env.get(ENV_TIMEOUT, cls.timeout_s)),
+            concurrency=_env_number(ENV_CONCURRENCY, int, cls.concurrency),
+            timeout_s=_env_number(ENV_TIMEOUT, float, cls.timeout_s),
         )
         return replace(config, **{k: v for k, v in overrides.items() if v is not None})
 
@@ -78,6 +82,19 @@ class ScoringConfig:
             "timeout_s": self.timeout_s,
             "max_attempts": self.max_attempts,
         }
+
+
+def _env_number(name: str, kind: type[int] | type[float], default: int | float) -> Any:
+    text = os.environ.get(name)
+    if text is None or not text.strip():
+        return default
+    try:
+        value = kind(text)
+    except ValueError:
+        raise JudgeNotConfigured(f"{name}={text!r} is not a number; set it to a positive {kind.__name__} or unset it") from None
+    if value <= 0:
+        raise JudgeNotConfigured(f"{name}={text!r} must be positive; set it to a positive {kind.__name__} or unset it")
+    return value
 
 
 _announced = False

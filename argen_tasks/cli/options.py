@@ -31,7 +31,8 @@ def add_scoring_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def export_scoring_arguments(args: argparse.Namespace) -> None:
-    """Put the flags in the environment, where the lm-eval filter (and any subprocess) reads them."""
+    """Put the flags in the environment, where the lm-eval filter reads them: only the CLIs that run
+    lm-eval (``argen-eval``, ``argen-report``) need this."""
     for name, env in _ENV_FOR_ARG.items():
         value = getattr(args, name, None)
         if value is not None:
@@ -39,5 +40,13 @@ def export_scoring_arguments(args: argparse.Namespace) -> None:
 
 
 def scoring_config(args: argparse.Namespace) -> ScoringConfig:
-    export_scoring_arguments(args)
-    return ScoringConfig.from_env()
+    """The flags over the environment, for a CLI that judges in its own process (nothing is exported)."""
+    return ScoringConfig.from_env(
+        judge=args.judge,
+        policy=args.policy,
+        base_url=args.judge_base_url,
+        api_key=args.judge_api_key,
+        cache=args.judge_cache,
+        concurrency=args.judge_concurrency,
+        timeout_s=args.judge_timeout,
+    )

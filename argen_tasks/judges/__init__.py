@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from urllib.parse import urlsplit
 
-from argen_tasks.config import HOW_TO_CONFIGURE, ScoringConfig
-from argen_tasks.judges.base import Judge, JudgeNotConfigured, JudgeOutcome, JudgeRequest
+from argen_tasks.config import HOW_TO_CONFIGURE, JudgeNotConfigured, ScoringConfig
+from argen_tasks.judges.base import Judge, JudgeOutcome, JudgeRequest
 from argen_tasks.secrets import redact_url
 
 

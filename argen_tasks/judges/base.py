@@ -49,7 +49,3 @@ class StreamingJudge(Judge, Protocol):
     ) -> AsyncIterator[tuple[int, JudgeOutcome]]:
         """``(index into requests, outcome)`` for every pair, in the order they complete."""
         ...
-
-
-class JudgeNotConfigured(RuntimeError):
-    """No judge was configured; the message says how to configure one."""
