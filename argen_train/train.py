@@ -5,6 +5,7 @@ Imported only after :func:`argen_train.backend.activate` (it imports TRL).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -209,45 +210,30 @@ def scoring_config(config: TrainConfig, api_key: str | None) -> ScoringConfig:
 def grpo_args(
     config: TrainConfig, backend: str, precision: backends.Precision, reward_weights: list[float]
 ) -> GRPOConfig:
-    return GRPOConfig(
-        output_dir=config.output_dir,
-        max_steps=config.max_steps,
-        num_train_epochs=config.num_train_epochs,
-        per_device_train_batch_size=config.per_device_train_batch_size,
-        gradient_accumulation_steps=config.gradient_accumulation_steps,
-        num_generations=config.num_generations,
-        max_completion_length=config.max_completion_length,
-        temperature=config.temperature,
-        learning_rate=config.learning_rate,
-        beta=config.beta,
-        loss_type=config.loss_type,
-        scale_rewards=config.scale_rewards,
-        reward_weights=reward_weights,
-        seed=config.seed,
-        use_vllm=config.vllm_server_url is not None,
-        vllm_mode="server",
-        vllm_server_base_url=config.vllm_server_url,
-        logging_steps=1,
-        save_strategy="steps",
-        save_steps=config.save_steps,
-        save_total_limit=config.save_total_limit,
-        eval_strategy="steps",
-        eval_steps=config.effective_eval_steps,
-        per_device_eval_batch_size=config.eval_batch_size,
-        num_generations_eval=1,  # dev evaluation is greedy: one answer per prompt
-        metric_for_best_model=f"eval_{config.best_metric}",
-        greater_is_better=True,
-        load_best_model_at_end=config.load_best_model_at_end,
-        report_to=config.report_to,
-        run_name=config.run_name,
-        log_completions=config.log_completions,
-        num_completions_to_print=COMPLETIONS_TO_PRINT,
-        bf16=precision.bf16,
-        fp16=precision.fp16,
-        use_cpu=precision.use_cpu,
+    """Every TrainConfig field that GRPOConfig has under the same name passes through as it is, unless
+    it is derived below; the rest are argen's choices."""
+    derived = {
+        "reward_weights": reward_weights,
+        "use_vllm": config.vllm_server_url is not None,
+        "vllm_mode": "server",
+        "vllm_server_base_url": config.vllm_server_url,
+        "logging_steps": 1,
+        "save_strategy": "steps",
+        "eval_strategy": "steps",
+        "eval_steps": config.effective_eval_steps,
+        "per_device_eval_batch_size": config.eval_batch_size,
+        "num_generations_eval": 1,  # dev evaluation is greedy: one answer per prompt
+        "metric_for_best_model": f"eval_{config.best_metric}",
+        "greater_is_better": True,
+        "num_completions_to_print": COMPLETIONS_TO_PRINT,
+        "bf16": precision.bf16,
+        "fp16": precision.fp16,
+        "use_cpu": precision.use_cpu,
         # Unsloth applies its own checkpointing when it attaches the adapter.
-        gradient_checkpointing=config.gradient_checkpointing and backend != "unsloth",
-    )
+        "gradient_checkpointing": config.gradient_checkpointing and backend != "unsloth",
+    }
+    shared = {f.name for f in dataclasses.fields(GRPOConfig)} & {f.name for f in dataclasses.fields(TrainConfig)}
+    return GRPOConfig(**{name: getattr(config, name) for name in sorted(shared - derived.keys())}, **derived)
 
 
 def export_adapter(trainer: ArgenGRPOTrainer, target: Path) -> None:
