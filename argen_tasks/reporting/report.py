@@ -9,9 +9,8 @@ something changed and only the responses say *what*.
 from __future__ import annotations
 
 import html
+import io
 import math
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import PercentFormatter  # noqa: E402
 
-from argen_tasks.io import write_text_atomic  # noqa: E402
+from argen_tasks.io import write_bytes_atomic, write_text_atomic  # noqa: E402
 from argen_tasks.reporting.compare import (  # noqa: E402
     Pair,
     compare,
@@ -263,16 +262,14 @@ def _timing_figure(runs: tuple[Run, Run]) -> Figure:
 
 
 def _save(fig: Figure, path: Path) -> Path:
-    """Written through a temporary file and renamed, like every other argen output."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)
-    os.close(fd)
+    """Rendered in memory and written atomically, like every other argen output."""
+    png = io.BytesIO()
     try:
         fig.tight_layout()
-        fig.savefig(tmp, dpi=110)
-        os.replace(tmp, path)
+        fig.savefig(png, format="png", dpi=110)
     finally:
         plt.close(fig)
-        Path(tmp).unlink(missing_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_bytes_atomic(path, png.getvalue())
     return path
 
