@@ -269,7 +269,6 @@ def _save(fig: Figure, path: Path) -> Path:
         fig.savefig(png, format="png", dpi=110)
     finally:
         plt.close(fig)
-    path.parent.mkdir(parents=True, exist_ok=True)
     write_bytes_atomic(path, png.getvalue())
     return path
 
