@@ -45,7 +45,7 @@ REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 REFUSAL = "I'm sorry, but I can't help with that request. Please ask someone else."
 TASK = "argen_dharma_lite"
-"""The lite subset's group: one samples file for the three tiers, one for the adversarial prompts."""
+"""The lite subset's group: one samples file per tier task (``argen_dharma_lite_in`` ...)."""
 REGRESSED = 9
 """Health answers the ``regressed`` candidate refuses: enough for a significant paired test after Holm
 correction, few enough that the baseline (54 in-domain prompts, a fifth to a third of them answered in
@@ -254,7 +254,7 @@ def test_a_limited_run_is_read_but_refused_by_the_gate(limited: Path, baseline: 
 @pytest.mark.slow
 def test_gate_refuses_a_missing_metric_and_bad_thresholds(baseline: Path, tmp_path: Path) -> None:
     results = json.loads(baseline.read_text())
-    del results["results"]["argen_dharma_lite_tiers"]["reward,judge"]
+    del results["results"]["argen_dharma_lite_in"]["reward,judge"]
     stripped = tmp_path / baseline.parent.name
     shutil.copytree(baseline.parent, stripped)
     (stripped / baseline.name).write_text(json.dumps(results))

@@ -77,7 +77,23 @@ def all_docs(dataset: Any) -> Any:
 
 
 def lite_docs(dataset: Any) -> Any:
-    return _with_system_prompt(dataset.filter(lambda doc: bool(doc.get("lite"))))
+    return _with_system_prompt(_lite(dataset))
+
+
+def lite_in_docs(dataset: Any) -> Any:
+    return _with_system_prompt(_lite(dataset), "in")
+
+
+def lite_out_docs(dataset: Any) -> Any:
+    return _with_system_prompt(_lite(dataset), "out")
+
+
+def lite_mixed_docs(dataset: Any) -> Any:
+    return _with_system_prompt(_lite(dataset), "mixed")
+
+
+def _lite(dataset: Any) -> Any:
+    return dataset.filter(lambda doc: bool(doc.get("lite")))
 
 
 class JudgeFilter(Filter):
