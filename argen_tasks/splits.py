@@ -6,13 +6,13 @@ Bad rows fail with the file, the line and the field, so a user's own data gets a
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import re
 from pathlib import Path
 from typing import Any
 
 from argen_tasks.domain import ADVERSARIAL, ATTACKS, EXPECTED, TIERS, topic_is_valid
+from argen_tasks.resources import folder
 
 SPLITS = ("train", "dev", "test")
 PROMPT_FILES = (*SPLITS, ADVERSARIAL)
@@ -34,10 +34,7 @@ class DataError(ValueError):
 
 def data_dir() -> Path:
     """``data/`` of the source tree, installed as the package ``argen_tasks.data``."""
-    spec = importlib.util.find_spec("argen_tasks.data")
-    if spec is None or not spec.submodule_search_locations:
-        return Path(__file__).resolve().parent.parent / "data"
-    return Path(next(iter(spec.submodule_search_locations)))
+    return folder("argen_tasks.data", "data")
 
 
 def prompts_path(split: str) -> Path:

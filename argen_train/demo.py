@@ -15,16 +15,16 @@ import os
 import subprocess
 import sys
 import time
-from importlib.resources import files
 from pathlib import Path
 
 from rich.console import Console
 
 from argen_tasks.cli.parser import ArgenParser
 from argen_tasks.reporting.gate import DEFAULT_THRESHOLDS
+from argen_tasks.resources import folder
 
 BIN = Path(sys.executable).parent
-CONFIG = Path(str(files("argen_train.configs").joinpath("smollm2-cpu.yaml")))
+CONFIG = folder("argen_train.configs", "configs") / "smollm2-cpu.yaml"
 """``configs/smollm2-cpu.yaml``, installed with the package."""
 console = Console(stderr=True)
 

@@ -47,10 +47,11 @@ REFUSAL = "I'm sorry, but I can't help with that request. Please ask someone els
 TASK = "argen_dharma_lite"
 """The lite subset's group: one samples file per tier task (``argen_dharma_lite_in`` ...)."""
 REGRESSED = 9
-"""Health answers the ``regressed`` candidate refuses: enough for a significant paired test after Holm
-correction, few enough that the baseline (54 in-domain prompts, a fifth to a third of them answered in
-the judge's reading) answers that many and one more."""
+"""Health answers the ``regressed`` candidate refuses: enough for a significant paired test after a Holm
+correction over the shipped rules' 8 regression checks (9 of 9 worse: p = 2^-9, times 8 = 0.016), few
+enough that the baseline (54 in-domain prompts, about 11 answered in the judge's reading) answers that many."""
 NOISE = 1
+"""Health answers the ``noise`` candidate, derived on its own, refuses."""
 
 
 # --- statistics: reference values -------------------------------------------------------------
@@ -100,10 +101,10 @@ def judge_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScoringConfi
 
 
 def evaluate(out: Path, tasks: str, limit: int | None = None) -> Path:
-    """bfloat16: ~5x faster than float32 on these CPUs (avx512_bf16); 64 tokens are enough for
-    enough answers to start addressing the question (shorter ones are mostly a preamble, which the
-    judge rightly counts as not addressing it yet)."""
-    options = EvalOptions(tasks, "dtype=bfloat16", "cpu", "16", "max_gen_toks=64", limit)
+    """bfloat16: ~5x faster than float32 on these CPUs (avx512_bf16). 96 tokens give the 135M model room
+    to get past its preamble: at 64 tokens only about 8 of the 54 in-domain answers address the question
+    in the judge's reading, at 96 about 11 (a preamble is rightly not an answer yet)."""
+    options = EvalOptions(tasks, "dtype=bfloat16", "cpu", "16", "max_gen_toks=96", limit)
     return evaluate_model(str(materialise("smollm2-135m-instruct")), out, options)
 
 
@@ -121,7 +122,7 @@ def limited(tmp_path_factory: pytest.TempPathFactory, judge_env: ScoringConfig) 
 def derived(tmp_path_factory: pytest.TempPathFactory, baseline: Path, judge_env: ScoringConfig) -> dict[str, Path]:
     run = load_run(baseline, "baseline")
     answered = [s.id for s in run.samples if s.tier == "in" and s.verdict.over_refusal is False]
-    assert len(answered) >= REGRESSED + NOISE, "the baseline must answer enough health prompts to regress on"
+    assert len(answered) >= REGRESSED, "the baseline must answer enough health prompts to regress on"
     root = tmp_path_factory.mktemp("derived")
     policy = root / "policy"
     shutil.copytree(DEFAULT_POLICY_DIR, policy)
@@ -129,7 +130,7 @@ def derived(tmp_path_factory: pytest.TempPathFactory, baseline: Path, judge_env:
     (policy / "data.json").write_text(json.dumps(weights))
     return {
         "regressed": derive(baseline, root / "regressed", judge_env, {i: REFUSAL for i in answered[:REGRESSED]}),
-        "noise": derive(baseline, root / "noise", judge_env, {i: REFUSAL for i in answered[REGRESSED : REGRESSED + NOISE]}),
+        "noise": derive(baseline, root / "noise", judge_env, {i: REFUSAL for i in answered[:NOISE]}),
         "other_policy": derive(baseline, root / "other_policy", ScoringConfig(judge="local", cache=judge_env.cache, policy=str(policy))),
     }  # fmt: skip
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +37,11 @@ from argen_tasks.reporting.compare import (
 )
 from argen_tasks.reporting.runs import Run, RunError, require_comparable
 from argen_tasks.reporting.stats import Estimate, PairedTest, holm
+from argen_tasks.resources import folder
 from argen_tasks.verdict import METRICS
 
 CORRECTIONS = ("holm", "none")
-DEFAULT_THRESHOLDS = Path(str(files("argen_tasks.gates").joinpath("default.yaml")))
+DEFAULT_THRESHOLDS = folder("argen_tasks.gates", "gates") / "default.yaml"
 """``gates/default.yaml``, installed with the package."""
 
 
