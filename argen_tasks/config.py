@@ -6,6 +6,7 @@ flags) is configured the same way as ``argen-eval``, ``argen-judge`` and trainin
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from dataclasses import dataclass, field, replace
@@ -68,8 +69,7 @@ class ScoringConfig:
 
     def per_process_concurrency(self) -> int:
         """The judge's request budget divided between the processes of a distributed job."""
-        world_size = int(os.environ.get("WORLD_SIZE", "1"))
-        return max(1, self.concurrency // world_size)
+        return max(1, self.concurrency // world_size())
 
     def public(self) -> dict[str, Any]:
         """What may be logged, written to manifests or sent to W&B: no key, and no credentials in the URL."""
@@ -82,6 +82,11 @@ class ScoringConfig:
             "timeout_s": self.timeout_s,
             "max_attempts": self.max_attempts,
         }
+
+
+def world_size() -> int:
+    """Processes of this (torchrun/accelerate) job; the judge's request budget is shared between them."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
 
 
 def _env_number(name: str, kind: type[int] | type[float], default: int | float) -> Any:
@@ -111,3 +116,48 @@ def _announce_default() -> str:
         )
         _announced = True
     return DEFAULT_JUDGE
+
+
+# Command-line flags: one per ScoringConfig field, each with its environment variable above.
+_ENV_FOR_ARG = {
+    "judge": ENV_JUDGE,
+    "policy": ENV_POLICY,
+    "judge_cache": ENV_CACHE,
+    "judge_concurrency": ENV_CONCURRENCY,
+    "judge_timeout": ENV_TIMEOUT,
+    "judge_base_url": "OPENAI_BASE_URL",
+    "judge_api_key": "OPENAI_API_KEY",
+}
+
+
+def add_scoring_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("judge and policy")
+    group.add_argument("--judge", help=f"'local' or 'openai:MODEL' (env {ENV_JUDGE}; default: local)")
+    group.add_argument("--policy", metavar="DIR", help=f"Rego policy directory (env {ENV_POLICY}; default: packaged)")
+    group.add_argument("--judge-base-url", metavar="URL", help="OpenAI-compatible base URL (env OPENAI_BASE_URL)")
+    group.add_argument("--judge-api-key", metavar="KEY", help="API key (env OPENAI_API_KEY); never logged")
+    group.add_argument("--judge-cache", metavar="PATH", help=f"verdict cache, or 'off' (env {ENV_CACHE})")
+    group.add_argument("--judge-concurrency", type=int, metavar="N", help=f"requests in flight (env {ENV_CONCURRENCY})")
+    group.add_argument("--judge-timeout", type=float, metavar="S", help=f"per-request timeout (env {ENV_TIMEOUT})")
+
+
+def export_scoring_arguments(args: argparse.Namespace) -> None:
+    """Put the flags in the environment, where the lm-eval filter reads them: only the CLIs that run
+    lm-eval (``argen-eval``, ``argen-report``) need this."""
+    for name, env in _ENV_FOR_ARG.items():
+        value = getattr(args, name, None)
+        if value is not None:
+            os.environ[env] = str(value)
+
+
+def scoring_config(args: argparse.Namespace) -> ScoringConfig:
+    """The flags over the environment, for a CLI that judges in its own process (nothing is exported)."""
+    return ScoringConfig.from_env(
+        judge=args.judge,
+        policy=args.policy,
+        base_url=args.judge_base_url,
+        api_key=args.judge_api_key,
+        cache=args.judge_cache,
+        concurrency=args.judge_concurrency,
+        timeout_s=args.judge_timeout,
+    )

@@ -3,7 +3,7 @@
 Precedence is dataclass default < YAML file (``--config``) < command-line flag. Every field is a
 flag of the same name (``lora_r`` -> ``--lora-r``), generated from the dataclass, so the YAML
 keys, the flags and the ``run.json`` manifest can never drift apart. The judge flags are the ones
-every argen CLI shares (``argen_tasks.cli.options``); the judge API key is deliberately not a
+every argen CLI shares (``argen_tasks.config``); the judge API key is deliberately not a
 field: it comes from ``--judge-api-key`` or ``OPENAI_API_KEY`` and is never stored or logged.
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from argen_tasks.cli.options import add_scoring_arguments
+from argen_tasks.config import add_scoring_arguments
 from argen_tasks.domain import TIERS
 from argen_tasks.secrets import redact_url
 from argen_tasks.splits import SPLITS

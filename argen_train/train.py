@@ -19,7 +19,7 @@ from transformers import set_seed
 from transformers.trainer import TRAINER_STATE_NAME as TRAINER_STATE
 from trl import GRPOConfig
 
-from argen_tasks.config import ENV_CONCURRENCY, ScoringConfig
+from argen_tasks.config import ENV_CONCURRENCY, ScoringConfig, world_size
 from argen_tasks.io import write_json_atomic
 from argen_tasks.scoring import Scorer, get_scorer
 from argen_train import __version__, backend as backends, trl_compat
@@ -194,8 +194,7 @@ def scoring_config(config: TrainConfig, api_key: str | None) -> ScoringConfig:
     step's completions (across processes), so the reward phase costs one judge latency, not several."""
     concurrency = config.judge_concurrency
     if concurrency is None and not os.environ.get(ENV_CONCURRENCY):
-        world_size = int(os.environ.get("WORLD_SIZE", "1"))
-        concurrency = config.per_device_train_batch_size * config.gradient_accumulation_steps * world_size
+        concurrency = config.per_device_train_batch_size * config.gradient_accumulation_steps * world_size()
     return ScoringConfig.from_env(
         judge=config.judge,
         base_url=config.judge_base_url,

@@ -16,9 +16,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from argen_tasks.cli.exits import OK, run_cli
-from argen_tasks.cli.options import add_scoring_arguments, export_scoring_arguments
 from argen_tasks.cli.parser import ArgenParser
-from argen_tasks.config import ScoringConfig
+from argen_tasks.config import ScoringConfig, add_scoring_arguments, export_scoring_arguments
 from argen_tasks.domain import ENV_SCOPE_REMINDER
 from argen_tasks.judges import JudgeNotConfigured, make_judge
 from argen_tasks.policy import PolicyError, load_policy

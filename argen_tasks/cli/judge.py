@@ -20,8 +20,8 @@ from rich.table import Table
 from tqdm import tqdm
 
 from argen_tasks.cli.exits import FAILED, OK, run_cli
-from argen_tasks.cli.options import add_scoring_arguments, scoring_config
 from argen_tasks.cli.parser import ArgenParser
+from argen_tasks.config import add_scoring_arguments, scoring_config
 from argen_tasks.io import OutputError, check_writable, write_jsonl_atomic
 from argen_tasks.judges import JudgeNotConfigured
 from argen_tasks.policy import PolicyError

@@ -17,8 +17,8 @@ from rich.console import Console
 from rich.table import Table
 
 from argen_tasks.cli.exits import OK, UNUSABLE, run_cli
-from argen_tasks.cli.options import add_scoring_arguments, export_scoring_arguments
 from argen_tasks.cli.parser import ArgenParser
+from argen_tasks.config import add_scoring_arguments, export_scoring_arguments
 from argen_tasks.io import OutputError, check_writable
 from argen_tasks.reporting.compare import compare, format_delta, format_estimate, summarize, tiers_of
 from argen_tasks.reporting.evaluate import EvalOptions, EvaluationError, evaluate_model, is_model
