@@ -19,7 +19,7 @@ Weighting and normalisation:
   (``scale_rewards="none"``): dividing gives every group the same push whatever its spread, so
   groups the judge barely tells apart (mixed prompts early in training: a capped over-refusal
   against an off-scope answer) outweigh in-domain groups that hold a real answer and a refusal:
-  the push that spreads declines to health questions (``benchmarks/advantage_scaling.py``).
+  the push that spreads declines to health questions (``argen-advantages``).
 * A completion without a verdict returns ``None`` from every function: TRL drops it from the
   group baseline and gives it advantage 0, never a made-up score.
 """

@@ -27,6 +27,9 @@ FIRST_ARGS = {
     "argen-train": ["--max-steps", "1"],
     "argen-pick": ["runs/x", "--baseline-dev", "results/base"],
     "argen-fit-judge": ["--epochs", "1"],
+    "argen-group-contrast": ["--generations", "2"],
+    "argen-advantages": ["runs/x/completions"],
+    "argen-alignment": ["outputs/demo"],
 }
 
 

@@ -1,8 +1,8 @@
 """Did GRPO training work? Baseline vs aligned on argen_dharma, and the training curves.
 
     make demo                                   # or: python -m argen_train.demo --output outputs/demo
-    python benchmarks/grpo_alignment.py outputs/demo --plot outputs/demo/curves.png
-    python benchmarks/grpo_alignment.py --baseline B --aligned A --checkpoint runs/X/checkpoint-80
+    argen-alignment outputs/demo --plot outputs/demo/curves.png
+    argen-alignment --baseline B --aligned A --checkpoint runs/X/checkpoint-80
 
 Reads the demo's output directory (``baseline/`` and ``aligned/`` lm-eval runs, ``train/``), or any
 baseline and aligned ``argen-eval`` runs and the checkpoint the aligned model was merged from, prints
@@ -23,6 +23,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from argen_tasks.cli.parser import ArgenParser  # noqa: E402
 from argen_tasks.domain import OFF_SCOPE_TIERS, TIERS  # noqa: E402
 from argen_tasks.reporting.runs import Run, load_run  # noqa: E402
 from argen_tasks.reporting.stats import wilson  # noqa: E402
@@ -64,7 +65,7 @@ def plot_curves(trainer_state: Path, target: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgenParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("demo_dir", type=Path, nargs="?", help="a demo's output directory")
     parser.add_argument("--baseline", type=Path, help="the base model's argen-eval output (default: DEMO_DIR/baseline)")
     parser.add_argument("--aligned", type=Path, help="the trained model's argen-eval output (default: DEMO_DIR/aligned)")

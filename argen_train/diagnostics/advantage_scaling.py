@@ -1,6 +1,6 @@
 """Where does a GRPO step's push come from? A run's logged groups under each ``scale_rewards`` choice.
 
-    python benchmarks/advantage_scaling.py runs/X/completions --steps 30
+    argen-advantages runs/X/completions --steps 30
 
 GRPO's advantage is a completion's reward minus its group's mean; ``scale_rewards`` group (or batch,
 which is the same group when a step holds one prompt) then divides it by the group's standard
@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from argen_tasks.cli.parser import ArgenParser
 from argen_tasks.domain import TIERS
 from argen_tasks.splits import load_prompts
 from argen_train.data import prompt_text
@@ -65,7 +66,7 @@ def push(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgenParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("completions", type=Path, help="a run's completions/ directory")
     parser.add_argument("--steps", type=int, help="only the first N steps (the policy still near the base)")
     args = parser.parse_args()

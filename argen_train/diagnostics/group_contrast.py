@@ -1,6 +1,6 @@
 """How much signal does GRPO get from sampling? Sampled groups of a model, judged, per tier.
 
-    python benchmarks/group_contrast.py --model smollm2-135m-instruct --temperatures 1.0 0.7 --generations 8
+    argen-group-contrast --model smollm2-135m-instruct --temperatures 1.0 0.7 --generations 8
 
 GRPO learns only from differences inside a group of completions of one prompt. If a model never
 samples the behaviour the reward wants (a decline on an out-of-scope prompt), no group contains it
@@ -21,6 +21,7 @@ import torch
 from tqdm import tqdm
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
+from argen_tasks.cli.parser import ArgenParser
 from argen_tasks.config import ScoringConfig
 from argen_tasks.domain import TIERS
 from argen_tasks.models import resolve_model
@@ -48,7 +49,7 @@ def sample(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgenParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="smollm2-135m-instruct")
     parser.add_argument("--judge", default="local")
     parser.add_argument("--prompts", type=int, default=60, help="training prompts, tiers interleaved")
