@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 from collections.abc import Coroutine, Iterable, Sequence
-from dataclasses import dataclass
 from functools import cache
 from typing import Any, TypeVar
 
@@ -24,12 +23,9 @@ from argen_tasks.verdict import JudgeVerdict, Verdict
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class ScoreItem:
-    prompt: str
-    response: str
-    tier: str | None
-    """``in``, ``out`` or ``mixed``; ``None`` when unknown (the policy then exempts nothing)."""
+ScoreItem = JudgeRequest
+"""A pair to score is exactly what a judge is asked: prompt, response and the prompt's tier (``None``
+when unknown; the policy then exempts nothing)."""
 
 
 class Scorer:
@@ -68,7 +64,7 @@ class Scorer:
     ) -> dict[str, JudgeOutcome]:
         if not todo:
             return {}
-        requests = [JudgeRequest(unique[key].prompt, unique[key].response, unique[key].tier) for key in todo]
+        requests = [unique[key] for key in todo]
         if not isinstance(self.judge, StreamingJudge):
             fresh = dict(zip(todo, await self.judge.judge_many(requests, progress)))
             self._keep(fresh.items())

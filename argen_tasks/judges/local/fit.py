@@ -64,7 +64,7 @@ LENGTH_WINDOW = 32
 
 @dataclass
 class FitConfig:
-    epochs: int = 3
+    epochs: int = 5
     learning_rate: float = 1e-3
     """For the adapter and the heads (AdamW, linear decay)."""
     batch_pairs: int = 16
