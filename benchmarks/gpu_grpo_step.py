@@ -1,6 +1,12 @@
-"""GRPO step time and peak GPU memory: Unsloth vs plain transformers + PEFT, same config.
+"""GRPO step time and peak GPU memory: argen's training path (Unsloth or transformers + PEFT) and a
+bare TRL ``GRPOTrainer`` script, at the same settings.
 
     python benchmarks/gpu_grpo_step.py --shape smollm2-135m --backend unsloth --steps 4 --out step.json
+    python benchmarks/gpu_grpo_step.py --shape llama-3.2-1b --trainer bare --steps 4 --out bare.json
+
+``--trainer bare`` is the baseline argen is measured against: TRL's ``GRPOTrainer`` with the same
+prompts (argen's train split in its chat format), LoRA, ``beta``, loss, batch and completion length,
+and a trivial reward (completion length), nothing else.
 
 Runs argen's real training entry point (``argen_train.train.run``) for a few steps on a model with
 random weights and the shape of SmolLM2-135M or Llama-3.2-1B (no download: the tokenizer and config of
@@ -52,10 +58,36 @@ def random_model(shape: str, config_dir: Path, target: Path) -> Path:
     return target
 
 
+def bare_trl(model_dir: Path, args: argparse.Namespace, output_dir: Path) -> None:
+    """TRL's GRPOTrainer as its documentation writes it, on argen's prompts and argen's defaults."""
+    from peft import LoraConfig
+    from trl import GRPOConfig, GRPOTrainer
+
+    from argen_train.config import TrainConfig
+    from argen_train.data import prompt_dataset
+
+    defaults = TrainConfig()
+    completions = args.prompts_per_step * args.num_generations
+    config = GRPOConfig(
+        output_dir=str(output_dir), max_steps=args.steps, per_device_train_batch_size=completions,
+        gradient_accumulation_steps=1, num_generations=args.num_generations,
+        max_completion_length=args.completion_length, beta=defaults.beta, loss_type=defaults.loss_type,
+        learning_rate=defaults.learning_rate, gradient_checkpointing=defaults.gradient_checkpointing, bf16=True,
+        logging_steps=1, save_strategy="no", report_to=[], model_init_kwargs={"dtype": "bfloat16"},
+    )  # fmt: skip
+    lora = LoraConfig(r=defaults.lora_r, lora_alpha=defaults.lora_alpha, target_modules=defaults.lora_target_modules,
+                      task_type="CAUSAL_LM")  # fmt: skip
+    trainer = GRPOTrainer(model=str(model_dir), reward_funcs=lambda completions, **_: [float(len(str(c))) for c in completions],
+                          args=config, train_dataset=prompt_dataset("train"), peft_config=lora)  # fmt: skip
+    trainer.train()
+    trainer.state.save_to_json(str(output_dir / "trainer_state.json"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--shape", choices=sorted(SHAPES), default="smollm2-135m")
-    parser.add_argument("--backend", choices=("unsloth", "transformers"), required=True)
+    parser.add_argument("--trainer", choices=("argen", "bare"), default="argen")
+    parser.add_argument("--backend", choices=("unsloth", "transformers"), default="transformers")
     parser.add_argument("--load-in-4bit", action="store_true")
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--prompts-per-step", type=int, default=8)
@@ -66,32 +98,37 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
 
-    from argen_train import backend as backends
-
-    backend = backends.activate(args.backend)
     import torch
-
-    from argen_train.config import TrainConfig
-    from argen_train.train import run
 
     work = Path(tempfile.mkdtemp())
     model_dir = random_model(args.shape, args.config_dir, work / "model")
     completions = args.prompts_per_step * args.num_generations
-    with StubJudgeServer() as judge:
-        config = TrainConfig(
-            model=str(model_dir), backend=args.backend, load_in_4bit=args.load_in_4bit,
-            judge="openai:stub", judge_base_url=judge.base_url, judge_cache="off",
-            output_dir=str(work / "run"), max_steps=args.steps, per_device_train_batch_size=completions,
-            gradient_accumulation_steps=1, num_generations=args.num_generations,
-            max_completion_length=args.completion_length, save_steps=args.steps, eval_limit=8,
-            report_to=["none"], log_completions=False, load_best_model_at_end=False,
-        )  # fmt: skip
-        if torch.cuda.is_available():
-            torch.cuda.reset_peak_memory_stats()
-        start = time.perf_counter()
-        run(config, backend, api_key="stub")
-        wall = time.perf_counter() - start
-    state = json.loads(next((work / "run").glob("checkpoint-*/trainer_state.json")).read_text())
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()
+    start = time.perf_counter()
+    if args.trainer == "bare":
+        backend = "bare-trl"
+        bare_trl(model_dir, args, work / "run")
+        state_file = work / "run" / "trainer_state.json"
+    else:
+        from argen_train import backend as backends
+        from argen_train.config import TrainConfig
+        from argen_train.train import run
+
+        backend = backends.activate(args.backend)
+        with StubJudgeServer() as judge:
+            config = TrainConfig(
+                model=str(model_dir), backend=args.backend, load_in_4bit=args.load_in_4bit,
+                judge="openai:stub", judge_base_url=judge.base_url, judge_cache="off",
+                output_dir=str(work / "run"), max_steps=args.steps, per_device_train_batch_size=completions,
+                gradient_accumulation_steps=1, num_generations=args.num_generations,
+                max_completion_length=args.completion_length, save_steps=args.steps, eval_limit=8,
+                report_to=["none"], log_completions=False, load_best_model_at_end=False,
+            )  # fmt: skip
+            run(config, backend, api_key="stub")
+        state_file = next((work / "run").glob("checkpoint-*/trainer_state.json"))
+    wall = time.perf_counter() - start
+    state = json.loads(state_file.read_text())
     steps = [entry["step_time"] for entry in state["log_history"] if "step_time" in entry]
     result = {
         "shape": args.shape, "backend": backend, "load_in_4bit": args.load_in_4bit,

@@ -25,7 +25,7 @@ import numpy as np
 from argen_tasks.domain import TIERS
 from argen_tasks.judges.base import JudgeRequest
 from argen_tasks.judges.local.fit import balanced_accuracy
-from argen_tasks.judges.local.judge import THRESHOLD, LocalJudge, verdicts
+from argen_tasks.judges.local.judge import THRESHOLD, WEIGHTS, LocalJudge, verdicts
 from argen_tasks.splits import DECLINE_FIELD, LABEL_FIELDS, data_dir, labeled_split, load_labeled, load_long_answers
 
 FLOORS: dict[str, tuple[float, ...] | None] = {
@@ -111,8 +111,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sets", nargs="+", choices=list(SETS), default=list(SETS))
     parser.add_argument("--labeled", type=Path, help="measure every row of this file (labeled-set format) instead")
+    parser.add_argument("--weights", type=Path, default=WEIGHTS, help="local-judge weights to measure (default: the shipped ones)")
     args = parser.parse_args()
-    local = LocalJudge.load()
+    local = LocalJudge.load(args.weights)
     print(f"judge `{local.id}`")
     if args.labeled:
         measure(local, str(args.labeled), load_labeled(args.labeled), None)
