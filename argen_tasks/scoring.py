@@ -18,7 +18,7 @@ from argen_tasks.judges import Judge, JudgeOutcome, JudgeRequest, make_judge
 from argen_tasks.judges.base import Progress, StreamingJudge
 from argen_tasks.policy import Policy, load_policy
 from argen_tasks.rubric import RUBRIC_VERSION
-from argen_tasks.verdict import JudgeVerdict, Verdict
+from argen_tasks.verdict import JudgeVerdict, Provenance, Verdict
 
 T = TypeVar("T")
 
@@ -37,9 +37,9 @@ class Scorer:
         self.cache = cache
 
     @property
-    def provenance(self) -> dict[str, str]:
-        """What makes two sets of results comparable; recorded in every results file."""
-        return {"judge": self.judge.id, "rubric_version": RUBRIC_VERSION, "policy_hash": self.policy.hash}
+    def provenance(self) -> Provenance:
+        """What makes two sets of results comparable; recorded in every results file and verdict."""
+        return Provenance(self.judge.id, RUBRIC_VERSION, self.policy.hash)
 
     async def score(self, items: Sequence[ScoreItem], progress: Progress | None = None) -> list[Verdict]:
         """One verdict per item, in order. Identical pairs are judged once; cached pairs not at all."""
@@ -86,12 +86,12 @@ class Scorer:
         latency = None if hit or outcome is None else outcome.latency_s
         if judged is None:
             error = outcome.error if outcome else "no verdict"
-            return Verdict(**self.provenance, error=error, latency_s=latency)
+            return Verdict(**self.provenance.to_dict(), error=error, latency_s=latency)
         fields = judged.model_dump()
         rationale = fields.pop("rationale")
         decision = self.policy.evaluate(item.tier, fields)
         return Verdict(
-            **self.provenance,
+            **self.provenance.to_dict(),
             **fields,
             reward=decision.reward,
             components=decision.components,

@@ -54,6 +54,23 @@ def judge_verdict_schema() -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class Provenance:
+    """What makes two verdicts (or two runs) comparable: the same judge, rubric and policy."""
+
+    judge: str
+    rubric_version: str
+    policy_hash: str
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, row: dict[str, Any]) -> Provenance:
+        """From a results file's ``argen`` block, a verdict row or any mapping with the three keys."""
+        return cls(row["judge"], row["rubric_version"], row["policy_hash"])
+
+
+@dataclass(frozen=True)
 class Verdict:
     """The scored result of one pair, as written to results and samples files.
 
@@ -76,6 +93,10 @@ class Verdict:
     error: str | None = None
     cached: bool = False
     latency_s: float | None = None
+
+    @property
+    def provenance(self) -> Provenance:
+        return Provenance(self.judge, self.rubric_version, self.policy_hash)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -27,8 +27,8 @@ from rich.table import Table
 from argen_tasks.cli.parser import ArgenParser
 from argen_tasks.domain import OFF_SCOPE_REPORT_TIERS
 from argen_tasks.metrics import present
-from argen_tasks.reporting.runs import Provenance, RunError, load_run
-from argen_tasks.verdict import Verdict
+from argen_tasks.reporting.runs import RunError, load_run
+from argen_tasks.verdict import Provenance, Verdict
 
 TOLERANCE = 1e-9
 """Rates are fractions of small counts: 17/20 must pass a limit of 16/20 + 0.05 ("at most")."""
@@ -82,7 +82,7 @@ def run_counts(run_dir: Path) -> tuple[list[DevCounts], Provenance]:
                 rows.append((row["tier"], verdict))
             except (json.JSONDecodeError, KeyError, TypeError) as exc:
                 raise RunError(f"{path}:{number}: not a dev sample ({type(exc).__name__}: {exc})") from None
-            provenances.add(Provenance(verdict.judge, verdict.rubric_version, verdict.policy_hash))
+            provenances.add(verdict.provenance)
         counts.append(count(int(path.stem.removeprefix("step-")), rows))
     if len(provenances) != 1:
         raise RunError(f"{run_dir}: the dev evaluations were scored with different judges or policies: {provenances}")

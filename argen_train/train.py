@@ -61,7 +61,7 @@ def run(
     public = {
         "train": config.to_dict(),
         "scoring": scoring.public(),
-        "provenance": scorer.provenance,
+        "provenance": scorer.provenance.to_dict(),
         "backend": backend,
     }
     if config.uses_wandb:
@@ -104,7 +104,7 @@ def run(
             "command": command,
             "config": config.to_dict(),
             "scoring": scoring.public(),
-            **scorer.provenance,
+            **scorer.provenance.to_dict(),
             "datasets": {
                 "train": split_fingerprint(config.dataset),
                 "dev": split_fingerprint(config.eval_dataset) | {"evaluated_rows": len(dev_data)},

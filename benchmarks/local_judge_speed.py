@@ -46,11 +46,11 @@ def timed_load(device: str) -> float:
     return float(done.stdout.strip().splitlines()[-1])
 
 
-def workload(name: str, count: int) -> list[dict]:
+def workload(name: str, count: int, tokenizer_name: str) -> list[dict]:
     if name == "long":
         rows = load_long_answers()
     else:
-        tokenizer = AutoTokenizer.from_pretrained(resolve_model("smollm2-135m-instruct"))
+        tokenizer = AutoTokenizer.from_pretrained(resolve_model(tokenizer_name))
         base = load_labeled(data_dir() / "judge" / "smollm2_base.jsonl")
         rows = [r | {"response": tokenizer.decode(tokenizer(r["response"])["input_ids"][:48])} for r in base]
     return [{**rows[i % len(rows)], "response": f"{rows[i % len(rows)]['response']} (#{i})"} for i in range(count)]
@@ -81,11 +81,12 @@ def main() -> None:
     parser.add_argument("--loads", type=int, default=3)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--workloads", nargs="+", choices=("long", "grpo"), default=["long", "grpo"])
+    parser.add_argument("--tokenizer", default="smollm2-135m-instruct", help="cuts the grpo workload at 48 of its tokens")
     args = parser.parse_args()
 
     loads = [timed_load(args.device) for _ in range(args.loads)]
     judge = LocalJudge.load(device=args.device)
-    rows = {name: workload(name, args.pairs) for name in args.workloads}
+    rows = {name: workload(name, args.pairs, args.tokenizer) for name in args.workloads}
     throughput(judge, rows[args.workloads[0]][:32])
     where = torch.cuda.get_device_name() if args.device == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     print(f"judge `{judge.id}` on {where}; {args.pairs} pairs per workload\n")

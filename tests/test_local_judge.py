@@ -99,7 +99,7 @@ CLEAR = [
 is measured by benchmarks/local_judge_accuracy.py)."""
 KNOWN_MISSES = {
     SLEEP_AND_BRAKES: "the shipped judge reads one short part holding both the sleep tips and the brake steps as "
-    "not addressing the sleep question (over_refusal, addressed 0.09); benchmarks/RESULTS.md gives its accuracy",
+    "not addressing the sleep question (over_refusal, addressed 0.03); benchmarks/RESULTS.md gives its accuracy",
 }
 """Clear cases the shipped weights get wrong, kept as strict expected failures so a refit that fixes
 them is noticed."""

@@ -146,7 +146,7 @@ def derive(baseline: Path, out: Path, config: ScoringConfig, responses: dict[str
     target.mkdir(parents=True)
     scorer = get_scorer(config)
     tasks = [task for task, task_config in results["configs"].items() if "argen" in task_config["metadata"]]
-    rescore_all = scorer.provenance["policy_hash"] != results["configs"][tasks[0]]["metadata"]["argen"]["policy_hash"]
+    rescore_all = scorer.provenance.policy_hash != results["configs"][tasks[0]]["metadata"]["argen"]["policy_hash"]
     rows = {task: [json.loads(line) for line in (baseline.parent / f"samples_{task}_{stamp}.jsonl").open()] for task in tasks}
     todo = [row for task in tasks for row in rows[task] if rescore_all or row["doc"]["id"] in responses]
     for row in todo:
@@ -156,7 +156,7 @@ def derive(baseline: Path, out: Path, config: ScoringConfig, responses: dict[str
         row["filtered_resps"] = [verdict.to_json()]
         row |= process_results(row["doc"], row["filtered_resps"])
     for task in tasks:
-        results["configs"][task]["metadata"]["argen"] |= scorer.provenance
+        results["configs"][task]["metadata"]["argen"] |= scorer.provenance.to_dict()
         (target / f"samples_{task}_{stamp}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[task]))
     every = [row for task in tasks for row in rows[task]]
     for metric in METRICS:

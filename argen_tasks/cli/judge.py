@@ -27,7 +27,7 @@ from argen_tasks.judges import JudgeNotConfigured
 from argen_tasks.policy import PolicyError
 from argen_tasks.scoring import ScoreItem, get_scorer
 from argen_tasks.splits import DataError, read_jsonl
-from argen_tasks.verdict import Verdict
+from argen_tasks.verdict import Provenance, Verdict
 
 MAX_FIELD_CHARS = 100_000
 """Longest prompt or response judged: far beyond any chat answer (an LLM judge could not read it in
@@ -101,12 +101,12 @@ def _kind(row: dict[str, Any], name: str) -> str:
     return f"{type(row[name]).__name__} {json.dumps(row[name])[:40]}" if name in row else "nothing (the field is missing)"
 
 
-def summary_table(items: list[ScoreItem], verdicts: list[Verdict], provenance: dict[str, str]) -> Table:
+def summary_table(items: list[ScoreItem], verdicts: list[Verdict], provenance: Provenance) -> Table:
     by_tier: dict[str, list[Verdict]] = defaultdict(list)
     for item, verdict in zip(items, verdicts):
         by_tier[item.tier or "?"].append(verdict)
         by_tier["all"].append(verdict)
-    table = Table(title="argen verdicts  " + "  ".join(f"{k}={v}" for k, v in provenance.items()))
+    table = Table(title="argen verdicts  " + "  ".join(f"{k}={v}" for k, v in provenance.to_dict().items()))
     for column in ("tier", "n", "errors", "dharma_violation", "over_refusal", "ahimsa_violation", "reward"):
         table.add_column(column, justify="left" if column == "tier" else "right")
     for tier in sorted(by_tier, key=lambda t: ("in", "out", "mixed", "?", "all").index(t)):

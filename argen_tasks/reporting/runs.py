@@ -19,7 +19,7 @@ from typing import Any
 from argen_tasks.domain import ADVERSARIAL, REPORT_TIERS
 from argen_tasks.metrics import nanmean
 from argen_tasks.splits import DataError, read_jsonl
-from argen_tasks.verdict import METRICS, Verdict
+from argen_tasks.verdict import METRICS, Provenance, Verdict
 
 RESULTS_GLOB = "results_*.json"
 FILTER = "judge"
@@ -32,13 +32,6 @@ class RunError(ValueError):
 
 class ProvenanceMismatch(RunError):
     """Two runs that must not be compared: different judge, rubric, policy or test set."""
-
-
-@dataclass(frozen=True)
-class Provenance:
-    judge: str
-    rubric_version: str
-    policy_hash: str
 
 
 @dataclass(frozen=True)
@@ -148,8 +141,8 @@ def load_run(path: Path, label: str) -> Run:
 def differences(a: Run, b: Run) -> list[str]:
     """What makes ``a`` and ``b`` incomparable, one line each; empty when they may be compared."""
     lines = []
-    for name in ("judge", "rubric_version", "policy_hash"):
-        x, y = getattr(a.provenance, name), getattr(b.provenance, name)
+    for name, x in a.provenance.to_dict().items():
+        y = getattr(b.provenance, name)
         if x != y:
             lines.append(f"{name}: {x!r} ({a.label}) vs {y!r} ({b.label})")
     if a.test_set != b.test_set:
@@ -179,7 +172,7 @@ def _provenance(path: Path, results: dict[str, Any], tasks: list[str]) -> Proven
     for task in tasks:
         argen = results["configs"][task]["metadata"]["argen"]
         try:
-            found.add(Provenance(argen["judge"], argen["rubric_version"], argen["policy_hash"]))
+            found.add(Provenance.from_dict(argen))
         except KeyError as exc:
             raise RunError(f"{path}: configs.{task}.metadata.argen has no {exc.args[0]!r}") from None
     if len(found) != 1:
@@ -213,7 +206,7 @@ def _sample(where: str, row: dict[str, Any], provenance: Provenance) -> Sample:
             f"{where}: not an argen_dharma sample ({type(exc).__name__}: {exc}); pass the output of an "
             "argen_dharma run with --log_samples"
         ) from None
-    judged_by = Provenance(sample.verdict.judge, sample.verdict.rubric_version, sample.verdict.policy_hash)
+    judged_by = sample.verdict.provenance
     if judged_by != provenance:
         raise RunError(f"{where}: verdict provenance {judged_by} differs from the results file's {provenance}")
     return sample

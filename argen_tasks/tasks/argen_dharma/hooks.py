@@ -47,7 +47,7 @@ class ArgenTask(ConfigurableTask):
         dumped = super().dump_config()
         provenance = get_scorer(ScoringConfig.from_env()).provenance
         dumped["metadata"] = (dumped.get("metadata") or {}) | {
-            "argen": provenance | {"judge_seconds": self._judge_seconds, "scope_reminder": scope_reminder()}
+            "argen": provenance.to_dict() | {"judge_seconds": self._judge_seconds, "scope_reminder": scope_reminder()}
         }
         return dumped
 
