@@ -55,3 +55,14 @@ def test_the_demo_config_and_the_default_thresholds_ship_in_the_installed_packag
     for path in (config, thresholds):
         assert Path(path).is_file() and "site-packages" in Path(path).parts, path
     assert model == "smollm2-135m-instruct" and limits > 0
+
+
+def test_the_demo_finds_its_config_run_from_the_checkout() -> None:
+    """``make demo`` runs ``python -m argen_train.demo`` in the checkout: ``argen_train`` then comes from the
+    source tree while the start-up hook has already imported ``argen_tasks`` from site-packages."""
+    code = "from argen_train.demo import CONFIG; print(CONFIG)"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
+    assert completed.returncode == 0, completed.stderr
+    config = Path(completed.stdout.splitlines()[-1])
+    assert config.is_file() and config == REPO / "configs" / "smollm2-cpu.yaml", config
