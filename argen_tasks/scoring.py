@@ -35,11 +35,9 @@ class Scorer:
         self.judge = judge
         self.policy = policy
         self.cache = cache
-
-    @property
-    def provenance(self) -> Provenance:
+        self.provenance = Provenance(judge.id, RUBRIC_VERSION, policy.hash)
         """What makes two sets of results comparable; recorded in every results file and verdict."""
-        return Provenance(self.judge.id, RUBRIC_VERSION, self.policy.hash)
+        self._stamp = self.provenance.to_dict()
 
     async def score(self, items: Sequence[ScoreItem], progress: Progress | None = None) -> list[Verdict]:
         """One verdict per item, in order. Identical pairs are judged once; cached pairs not at all."""
@@ -86,12 +84,12 @@ class Scorer:
         latency = None if hit or outcome is None else outcome.latency_s
         if judged is None:
             error = outcome.error if outcome else "no verdict"
-            return Verdict(**self.provenance.to_dict(), error=error, latency_s=latency)
+            return Verdict(**self._stamp, error=error, latency_s=latency)
         fields = judged.model_dump()
         rationale = fields.pop("rationale")
         decision = self.policy.evaluate(item.tier, fields)
         return Verdict(
-            **self.provenance.to_dict(),
+            **self._stamp,
             **fields,
             reward=decision.reward,
             components=decision.components,

@@ -62,7 +62,7 @@ class Provenance:
     policy_hash: str
 
     def to_dict(self) -> dict[str, str]:
-        return asdict(self)
+        return {"judge": self.judge, "rubric_version": self.rubric_version, "policy_hash": self.policy_hash}
 
     @classmethod
     def from_dict(cls, row: dict[str, Any]) -> Provenance:
